@@ -1,0 +1,1 @@
+"""Collection: projects, prompts, candidates, assignments, annotations, comparisons."""

@@ -1,0 +1,1 @@
+"""The trainer: plain torch + transformers. Never imports Django."""
