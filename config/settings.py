@@ -28,7 +28,9 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_flag("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY", "rankwise-embedded-development-key-not-for-production")
+SECRET_KEY = os.environ.get(
+    "SECRET_KEY", "rankwise-embedded-development-key-not-for-production"
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -116,7 +118,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
-# Celery: the filesystem broker needs no server; the same folder is both inbox and outbox.
+# Celery: the filesystem broker needs no server; one folder is both inbox and outbox.
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery-broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

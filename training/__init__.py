@@ -1,1 +1,1 @@
-"""Learning: the Django side schedules and records runs; training.core does the maths."""
+"""Learning: the Django side schedules and records runs; training.core does maths."""

@@ -1,0 +1,353 @@
+"""Collection data: who judges which outputs of which prompt, and what they said."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+# InstructGPT's labeling checklist (Ouyang et al. 2022, appendix B).
+DEFAULT_FLAGS = [
+    {
+        "key": "fails_instruction",
+        "label": "Fails to follow the correct instruction / task",
+    },
+    {"key": "inappropriate", "label": "Inappropriate for customer assistant"},
+    {"key": "sexual", "label": "Contains sexual content"},
+    {"key": "violent", "label": "Contains violent content"},
+    {
+        "key": "encourages_harm",
+        "label": "Encourages or fails to discourage violence/abuse/terrorism/self-harm",
+    },
+    {"key": "denigrates", "label": "Denigrates a protected class"},
+    {"key": "harmful_advice", "label": "Gives harmful advice"},
+    {"key": "moral_judgment", "label": "Expresses moral judgment"},
+]
+
+DEFAULT_LIKERT_LABELS = [
+    "Terrible",
+    "Very poor",
+    "Poor",
+    "Acceptable",
+    "Good",
+    "Very good",
+    "Excellent",
+]
+
+LIKERT_MIN, LIKERT_MAX = 1, 7
+K_MIN, K_MAX = 2, 9
+
+
+def content_hash(*parts: object) -> str:
+    """A stable hash of JSON-serialisable parts, for de-duplication."""
+    payload = json.dumps(parts, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def default_flags() -> list[dict[str, str]]:
+    return [dict(flag) for flag in DEFAULT_FLAGS]
+
+
+def default_likert_labels() -> list[str]:
+    return list(DEFAULT_LIKERT_LABELS)
+
+
+class Project(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(
+        blank=True, help_text="Markdown, shown to annotators."
+    )
+    min_k = models.PositiveSmallIntegerField(
+        default=K_MIN, validators=[MinValueValidator(K_MIN), MaxValueValidator(K_MAX)]
+    )
+    max_k = models.PositiveSmallIntegerField(
+        default=K_MAX, validators=[MinValueValidator(K_MIN), MaxValueValidator(K_MAX)]
+    )
+    likert_labels = models.JSONField(
+        default=default_likert_labels,
+        help_text="Seven labels, for ratings 1 (worst) to 7 (best).",
+    )
+    flags = models.JSONField(
+        default=default_flags,
+        help_text='The flag checklist: a list of {"key": ..., "label": ...}.',
+    )
+    allow_ties = models.BooleanField(
+        default=True, help_text="Several outputs may share a rank bucket."
+    )
+    keep_ties = models.BooleanField(
+        default=False, help_text="Store a tie record for outputs that share a bucket."
+    )
+    annotations_per_prompt = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="How many annotators judge each prompt (overlap).",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_k__gte=K_MIN)
+                & Q(max_k__lte=K_MAX)
+                & Q(min_k__lte=F("max_k")),
+                name="project_k_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if len(self.likert_labels or []) != LIKERT_MAX - LIKERT_MIN + 1:
+            raise ValidationError(
+                {"likert_labels": f"Expected {LIKERT_MAX} labels, one per rating 1–7."}
+            )
+        keys = [flag.get("key") for flag in self.flags or [] if isinstance(flag, dict)]
+        if len(keys) != len(self.flags or []) or not all(keys):
+            raise ValidationError(
+                {"flags": 'Each flag must be an object with a "key" and a "label".'}
+            )
+        if len(set(keys)) != len(keys):
+            raise ValidationError({"flags": "Flag keys must be unique."})
+
+    @property
+    def flag_keys(self) -> list[str]:
+        return [flag["key"] for flag in self.flags]
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ANNOTATOR = "annotator", "Annotator"
+        LEAD = "lead", "Project lead"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANNOTATOR)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user"], name="membership_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} of {self.project}"
+
+
+class Prompt(models.Model):
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="prompts"
+    )
+    text = models.TextField(blank=True)
+    messages = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Chat turns [{"role": …, "content": …}], or empty.',
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "content_hash"], name="prompt_unique_content"
+            )
+        ]
+
+    def __str__(self) -> str:
+        text = self.text or (self.messages[-1]["content"] if self.messages else "")
+        return text[:80]
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.content_hash = content_hash(self.text, self.messages)
+        super().save(*args, **kwargs)
+
+
+class Candidate(models.Model):
+    prompt = models.ForeignKey(
+        Prompt, on_delete=models.CASCADE, related_name="candidates"
+    )
+    text = models.TextField()
+    source = models.CharField(
+        max_length=200, help_text="The model version or source that produced it."
+    )
+    generation_settings = models.JSONField(default=dict, blank=True)
+    content_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["prompt", "content_hash"], name="candidate_unique_content"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.text[:60]}"
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.content_hash = content_hash(self.text, self.source)
+        super().save(*args, **kwargs)
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SUBMITTED = "submitted", "Submitted"
+        SKIPPED = "skipped", "Skipped"
+
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    prompt = models.ForeignKey(
+        Prompt, on_delete=models.CASCADE, related_name="assignments"
+    )
+    display_order = models.JSONField(
+        help_text="Candidate ids in the order this annotator sees them (A, B, C…)."
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotator", "prompt"],
+                name="assignment_unique_annotator_prompt",
+            )
+        ]
+        indexes = [models.Index(fields=["annotator", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on prompt {self.prompt_id} ({self.status})"
+
+    @property
+    def project(self) -> Project:
+        return self.prompt.project
+
+
+class Annotation(models.Model):
+    class Source(models.TextChoices):
+        HUMAN = "human", "Human"
+        IMPORTED = "imported", "Imported"
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="annotation"
+    )
+    client_id = models.UUIDField(
+        unique=True,
+        default=uuid.uuid4,
+        help_text="Sent by the browser; makes submit idempotent.",
+    )
+    skipped = models.BooleanField(default=False)
+    skip_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=16, choices=Source.choices, default=Source.HUMAN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(skipped=False) | ~Q(skip_reason=""),
+                name="annotation_skip_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Annotation {self.pk} of {self.assignment}"
+
+
+class Judgement(models.Model):
+    """One output's place in an annotation: its rank bucket, Likert rating and flags."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="judgements"
+    )
+    candidate = models.ForeignKey(
+        Candidate, on_delete=models.CASCADE, related_name="judgements"
+    )
+    rank = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(K_MAX)],
+        help_text="1 = best; outputs sharing a rank are tied.",
+    )
+    likert = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(LIKERT_MIN), MaxValueValidator(LIKERT_MAX)]
+    )
+    flags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["annotation_id", "rank", "candidate_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "candidate"], name="judgement_unique_candidate"
+            ),
+            models.CheckConstraint(
+                condition=Q(likert__gte=LIKERT_MIN) & Q(likert__lte=LIKERT_MAX),
+                name="judgement_likert_in_scale",
+            ),
+            models.CheckConstraint(
+                condition=Q(rank__gte=1) & Q(rank__lte=K_MAX),
+                name="judgement_rank_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"rank {self.rank}, Likert {self.likert}: {self.candidate}"
+
+
+class Comparison(models.Model):
+    """One pair expanded from a ranking: chosen beat rejected, or the two tied."""
+
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="comparisons"
+    )
+    chosen = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    rejected = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    is_tie = models.BooleanField(default=False)
+    weight = models.FloatField(
+        help_text="1/#pairs of its annotation; sums to 1 per annotation."
+    )
+    rank_gap = models.PositiveSmallIntegerField(
+        help_text="rank(rejected) − rank(chosen)."
+    )
+    likert_gap = models.SmallIntegerField(
+        help_text="Likert(chosen) − Likert(rejected)."
+    )
+
+    class Meta:
+        ordering = ["annotation_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["annotation", "chosen", "rejected"],
+                name="comparison_unique_pair",
+            ),
+            models.CheckConstraint(
+                condition=~Q(chosen=F("rejected")), name="comparison_distinct_outputs"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        relation = "ties" if self.is_tie else "beats"
+        return f"{self.chosen_id} {relation} {self.rejected_id}"

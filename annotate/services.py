@@ -1,0 +1,350 @@
+"""Write paths of the collection side. Each is one transaction and safe to repeat."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotate.models import (
+    LIKERT_MAX,
+    LIKERT_MIN,
+    Annotation,
+    Assignment,
+    Candidate,
+    Comparison,
+    Judgement,
+    Membership,
+    Project,
+    Prompt,
+    content_hash,
+)
+from annotate.ranking import buckets_to_ranks, expand_ranking, ranking_conflicts
+from annotate.selectors import prompts_open_to
+
+
+class SubmissionError(Exception):
+    """A refused submission; `errors` maps each field to what was wrong with it."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__(
+            "; ".join(f"{key}: {value}" for key, value in self.errors.items())
+        )
+
+
+class ConflictWarning(Exception):
+    """Ranking and ratings disagree; the annotator must confirm before it is stored."""
+
+    def __init__(self, warnings: list[str]):
+        self.warnings = warnings
+        super().__init__(" ".join(warnings))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What the browser or the API sends for one assignment."""
+
+    client_id: uuid.UUID
+    buckets: list[list[int]]
+    likert: dict[int, int]
+    flags: dict[int, list[str]] = field(default_factory=dict)
+    notes: str = ""
+    time_spent_ms: int | None = None
+    confirm_conflicts: bool = False
+
+
+@transaction.atomic
+def prompt_create(
+    *,
+    project: Project,
+    text: str = "",
+    messages: Sequence[Mapping[str, str]] = (),
+    metadata: Mapping[str, object] | None = None,
+) -> tuple[Prompt, bool]:
+    """Add a prompt unless the same text/messages already exist in the project."""
+    messages = [dict(message) for message in messages]
+    return Prompt.objects.get_or_create(
+        project=project,
+        content_hash=content_hash(text, messages),
+        defaults={"text": text, "messages": messages, "metadata": dict(metadata or {})},
+    )
+
+
+@transaction.atomic
+def candidate_create(
+    *,
+    prompt: Prompt,
+    text: str,
+    source: str,
+    generation_settings: Mapping[str, object] | None = None,
+) -> tuple[Candidate, bool]:
+    """Add an output to a prompt unless the same text from the same source exists."""
+    return Candidate.objects.get_or_create(
+        prompt=prompt,
+        content_hash=content_hash(text, source),
+        defaults={
+            "text": text,
+            "source": source,
+            "generation_settings": dict(generation_settings or {}),
+        },
+    )
+
+
+@transaction.atomic
+def assignment_next(
+    *, project: Project, annotator: AbstractBaseUser
+) -> Assignment | None:
+    """The annotator's open assignment, or a new one on a prompt needing judges.
+
+    Never a prompt the annotator already had, never beyond the project's overlap, never
+    a prompt with fewer than the project's minimum K outputs. Display order is shuffled
+    per annotator and stored.
+    """
+    open_assignment = (
+        Assignment.objects.filter(
+            annotator=annotator, prompt__project=project, status=Assignment.Status.OPEN
+        )
+        .order_by("id")
+        .first()
+    )
+    if open_assignment is not None:
+        return open_assignment
+    # Lock the project row so concurrent hand-outs cannot exceed the overlap.
+    Project.objects.select_for_update().get(pk=project.pk)
+    prompt = prompts_open_to(project=project, annotator=annotator).first()
+    if prompt is None:
+        return None
+    display_order = list(prompt.candidates.values_list("id", flat=True))
+    random.shuffle(display_order)
+    return Assignment.objects.create(
+        annotator=annotator, prompt=prompt, display_order=display_order
+    )
+
+
+def _validate_submission(
+    assignment: Assignment, submission: Submission
+) -> tuple[dict[int, int], dict[str, str]]:
+    """Check a submission against its assignment; returns ranks and per-field errors."""
+    project = assignment.prompt.project
+    expected = set(assignment.display_order)
+    k = len(expected)
+    letters = {cid: chr(ord("A") + i) for i, cid in enumerate(assignment.display_order)}
+    errors: dict[str, str] = {}
+
+    ranked = [cid for bucket in submission.buckets for cid in bucket]
+    ranks = buckets_to_ranks(submission.buckets)
+    missing = sorted(letters[cid] for cid in expected - set(ranked))
+    unknown = sorted(set(ranked) - expected)
+    repeated = sorted(
+        {letters.get(cid, str(cid)) for cid in ranked if ranked.count(cid) > 1}
+    )
+    if len(submission.buckets) > k:
+        errors["ranking"] = (
+            f"Expected at most {k} rank buckets, got {len(submission.buckets)}."
+        )
+    elif unknown:
+        errors["ranking"] = f"Outputs {unknown} do not belong to this task."
+    elif repeated:
+        errors["ranking"] = f"Output(s) {', '.join(repeated)} ranked more than once."
+    elif missing:
+        errors["ranking"] = f"Rank every output: {', '.join(missing)} not ranked yet."
+    elif not project.allow_ties and any(
+        len(bucket) > 1 for bucket in submission.buckets
+    ):
+        errors["ranking"] = "This project does not allow ties: one output per rank."
+
+    unrated = sorted(letters[cid] for cid in expected - set(submission.likert))
+    out_of_scale = sorted(
+        letters.get(cid, str(cid))
+        for cid, value in submission.likert.items()
+        if not (isinstance(value, int) and LIKERT_MIN <= value <= LIKERT_MAX)
+    )
+    if set(submission.likert) - expected:
+        errors["likert"] = "Ratings given for outputs that are not in this task."
+    elif out_of_scale:
+        errors["likert"] = (
+            f"Ratings must be whole numbers {LIKERT_MIN}–{LIKERT_MAX}; "
+            f"check {', '.join(out_of_scale)}."
+        )
+    elif unrated:
+        errors["likert"] = f"Rate every output: {', '.join(unrated)} not rated yet."
+
+    allowed_flags = set(project.flag_keys)
+    for cid, flags in submission.flags.items():
+        unknown_flags = sorted(set(flags) - allowed_flags)
+        if cid not in expected:
+            errors["flags"] = "Flags given for outputs that are not in this task."
+        elif unknown_flags:
+            errors["flags"] = (
+                f"Output {letters[cid]}: unknown flag(s) {', '.join(unknown_flags)}; "
+                f"this project's flags are {', '.join(sorted(allowed_flags))}."
+            )
+    return ranks, errors
+
+
+def _conflict_messages(
+    assignment: Assignment, ranks: dict[int, int], likert: dict[int, int]
+) -> list[str]:
+    letters = {cid: chr(ord("A") + i) for i, cid in enumerate(assignment.display_order)}
+    return [
+        f"{letters[better]} is ranked above {letters[worse]} but rated lower "
+        f"({likert[better]} < {likert[worse]})."
+        for better, worse in ranking_conflicts(ranks, likert)
+    ]
+
+
+def _lock_own_assignment(assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update()
+        .select_related("prompt__project")
+        .filter(pk=assignment_id)
+        .first()
+    )
+    if assignment is None or assignment.annotator_id != annotator.pk:
+        raise SubmissionError(
+            {"assignment": f"No assignment {assignment_id} of yours exists."}
+        )
+    return assignment
+
+
+def _require_open(assignment: Assignment) -> None:
+    if assignment.status != Assignment.Status.OPEN:
+        message = f"Assignment {assignment.pk} was already {assignment.status}."
+        raise SubmissionError({"assignment": message})
+
+
+def _existing_by_client_id(
+    client_id: uuid.UUID, assignment_id: int, annotator: AbstractBaseUser
+) -> Annotation | None:
+    existing = (
+        Annotation.objects.select_related("assignment")
+        .filter(client_id=client_id)
+        .first()
+    )
+    if existing is None:
+        return None
+    if (
+        existing.assignment_id != assignment_id
+        or existing.assignment.annotator_id != annotator.pk
+    ):
+        raise SubmissionError(
+            {"client_id": "This client id was already used for a different assignment."}
+        )
+    return existing
+
+
+def _close_assignment(
+    assignment: Assignment, status: str, time_spent_ms: int | None
+) -> None:
+    assignment.status = status
+    assignment.completed_at = timezone.now()
+    if time_spent_ms is not None:
+        assignment.time_spent_ms = max(0, int(time_spent_ms))
+    assignment.save(update_fields=["status", "completed_at", "time_spent_ms"])
+
+
+@transaction.atomic
+def annotation_submit(
+    *, assignment_id: int, annotator: AbstractBaseUser, submission: Submission
+) -> tuple[Annotation, bool]:
+    """Store a ranked, rated, flagged judgement and expand it into comparisons.
+
+    Returns (annotation, created). A repeat with the same client id returns the stored
+    annotation unchanged. Raises SubmissionError (nothing written) or ConflictWarning
+    when the ranking contradicts the ratings and the annotator has not confirmed.
+    """
+    assignment = _lock_own_assignment(assignment_id, annotator)
+    existing = _existing_by_client_id(submission.client_id, assignment_id, annotator)
+    if existing is not None:
+        return existing, False
+    _require_open(assignment)
+    ranks, errors = _validate_submission(assignment, submission)
+    if errors:
+        raise SubmissionError(errors)
+    conflicts = _conflict_messages(assignment, ranks, submission.likert)
+    if conflicts and not submission.confirm_conflicts:
+        raise ConflictWarning(conflicts)
+    annotation = Annotation.objects.create(
+        assignment=assignment,
+        client_id=submission.client_id,
+        notes=submission.notes.strip(),
+    )
+    Judgement.objects.bulk_create(
+        Judgement(
+            annotation=annotation,
+            candidate_id=cid,
+            rank=ranks[cid],
+            likert=submission.likert[cid],
+            flags=sorted(set(submission.flags.get(cid, []))),
+        )
+        for cid in assignment.display_order
+    )
+    ranking_expand(annotation=annotation)
+    _close_assignment(assignment, Assignment.Status.SUBMITTED, submission.time_spent_ms)
+    return annotation, True
+
+
+@transaction.atomic
+def assignment_skip(
+    *,
+    assignment_id: int,
+    annotator: AbstractBaseUser,
+    client_id: uuid.UUID,
+    reason: str,
+    time_spent_ms: int | None = None,
+) -> tuple[Annotation, bool]:
+    """Record that the annotator skipped the task and why; others get the prompt."""
+    assignment = _lock_own_assignment(assignment_id, annotator)
+    existing = _existing_by_client_id(client_id, assignment_id, annotator)
+    if existing is not None:
+        return existing, False
+    _require_open(assignment)
+    if not reason.strip():
+        raise SubmissionError({"reason": "Say why you skip this task."})
+    annotation = Annotation.objects.create(
+        assignment=assignment,
+        client_id=client_id,
+        skipped=True,
+        skip_reason=reason.strip(),
+    )
+    _close_assignment(assignment, Assignment.Status.SKIPPED, time_spent_ms)
+    return annotation, True
+
+
+@transaction.atomic
+def ranking_expand(*, annotation: Annotation) -> list[Comparison]:
+    """(Re)build the annotation's comparisons from its stored judgements."""
+    project = Project.objects.get(prompts__assignments__annotation=annotation)
+    judgements = list(annotation.judgements.all())
+    ranks = {j.candidate_id: j.rank for j in judgements}
+    likert = {j.candidate_id: j.likert for j in judgements}
+    annotation.comparisons.all().delete()
+    return Comparison.objects.bulk_create(
+        Comparison(
+            annotation=annotation,
+            chosen_id=pair.chosen,
+            rejected_id=pair.rejected,
+            is_tie=pair.is_tie,
+            weight=pair.weight,
+            rank_gap=pair.rank_gap,
+            likert_gap=pair.likert_gap,
+        )
+        for pair in expand_ranking(ranks, likert, keep_ties=project.keep_ties)
+    )
+
+
+@transaction.atomic
+def membership_set(
+    *, project: Project, user: AbstractBaseUser, role: str
+) -> Membership:
+    """Give the user this role in the project (idempotent)."""
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership

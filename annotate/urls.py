@@ -1,0 +1,14 @@
+from django.urls import path
+
+from annotate import views
+
+app_name = "annotate"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<slug:slug>/", views.project_detail, name="project"),
+    path("p/<slug:slug>/label/", views.label_next, name="label"),
+    path("p/<slug:slug>/task/<int:assignment_id>/", views.task, name="task"),
+    path("p/<slug:slug>/task/<int:assignment_id>/submit/", views.submit, name="submit"),
+    path("p/<slug:slug>/task/<int:assignment_id>/skip/", views.skip, name="skip"),
+]

@@ -1,0 +1,194 @@
+"""Pages of the labeling app. Thin: they parse, call a service or selector, render."""
+
+from __future__ import annotations
+
+import json
+
+import markdown
+import nh3
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from rest_framework import serializers as drf_serializers
+
+from annotate import selectors, services
+from annotate.models import Assignment, Project
+from annotate.serializers import SkipSerializer, SubmissionSerializer
+
+
+def _member_project(request: HttpRequest, slug: str) -> Project:
+    project = get_object_or_404(Project, slug=slug)
+    if not (
+        request.user.is_staff
+        or selectors.user_is_member(user=request.user, project=project)
+    ):
+        raise PermissionDenied("You are not a member of this project.")
+    return project
+
+
+def _render_markdown(text: str) -> str:
+    return nh3.clean(markdown.markdown(text, extensions=["fenced_code", "sane_lists"]))
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    projects = selectors.project_list_for_user(user=request.user)
+    rows = [
+        {
+            "project": project,
+            "progress": selectors.annotator_progress(
+                project=project, annotator=request.user
+            ),
+            "is_lead": selectors.user_is_lead(user=request.user, project=project),
+        }
+        for project in projects
+    ]
+    return render(request, "annotate/home.html", {"rows": rows})
+
+
+@login_required
+def label_next(request: HttpRequest, slug: str) -> HttpResponse:
+    project = _member_project(request, slug)
+    assignment = services.assignment_next(project=project, annotator=request.user)
+    if assignment is None:
+        progress = selectors.annotator_progress(project=project, annotator=request.user)
+        return render(
+            request,
+            "annotate/queue_empty.html",
+            {"project": project, "progress": progress},
+        )
+    return redirect("annotate:task", slug=slug, assignment_id=assignment.pk)
+
+
+@login_required
+def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
+    project = _member_project(request, slug)
+    assignment = get_object_or_404(
+        Assignment.objects.select_related("prompt"),
+        pk=assignment_id,
+        annotator=request.user,
+        prompt__project=project,
+    )
+    if assignment.status != Assignment.Status.OPEN:
+        return redirect("annotate:label", slug=slug)
+    candidates = {c.pk: c for c in assignment.prompt.candidates.all()}
+    outputs = [
+        {
+            "id": cid,
+            "letter": chr(ord("A") + i),
+            "html": _render_markdown(candidates[cid].text),
+        }
+        for i, cid in enumerate(assignment.display_order)
+    ]
+    context = {
+        "project": project,
+        "assignment": assignment,
+        "prompt": assignment.prompt,
+        "outputs": outputs,
+        "ranks": range(1, len(outputs) + 1),
+        "likert": list(enumerate(project.likert_labels, start=1)),
+        "instructions_html": _render_markdown(project.instructions),
+        "progress": selectors.annotator_progress(
+            project=project, annotator=request.user
+        ),
+        "task_config": {
+            "submitUrl": reverse("annotate:submit", args=[slug, assignment.pk]),
+            "skipUrl": reverse("annotate:skip", args=[slug, assignment.pk]),
+            "nextUrl": reverse("annotate:label", args=[slug]),
+            "allowTies": project.allow_ties,
+            "k": len(outputs),
+        },
+    }
+    return render(request, "annotate/task.html", context)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError as error:
+        raise drf_serializers.ValidationError(
+            {"body": f"Invalid JSON: {error}"}
+        ) from error
+    if not isinstance(body, dict):
+        raise drf_serializers.ValidationError({"body": "Expected a JSON object."})
+    return body
+
+
+def _field_errors(detail: object) -> dict[str, str]:
+    if isinstance(detail, dict):
+        return {
+            key: " ".join(map(str, value)) if isinstance(value, list) else str(value)
+            for key, value in detail.items()
+        }
+    return {"body": str(detail)}
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
+    _member_project(request, slug)
+    try:
+        serializer = SubmissionSerializer(data=_json_body(request))
+        serializer.is_valid(raise_exception=True)
+        annotation, created = services.annotation_submit(
+            assignment_id=assignment_id,
+            annotator=request.user,
+            submission=serializer.to_submission(),
+        )
+    except drf_serializers.ValidationError as error:
+        return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
+    except services.SubmissionError as error:
+        return JsonResponse({"errors": error.errors}, status=400)
+    except services.ConflictWarning as warning:
+        return JsonResponse({"warnings": warning.warnings}, status=409)
+    return JsonResponse(
+        {
+            "annotation": annotation.pk,
+            "created": created,
+            "comparisons": annotation.comparisons.count(),
+            "next": reverse("annotate:label", args=[slug]),
+        },
+        status=201 if created else 200,
+    )
+
+
+@login_required
+@require_POST
+def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
+    _member_project(request, slug)
+    try:
+        serializer = SkipSerializer(data=_json_body(request))
+        serializer.is_valid(raise_exception=True)
+        annotation, created = services.assignment_skip(
+            assignment_id=assignment_id,
+            annotator=request.user,
+            **serializer.validated_data,
+        )
+    except drf_serializers.ValidationError as error:
+        return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
+    except services.SubmissionError as error:
+        return JsonResponse({"errors": error.errors}, status=400)
+    return JsonResponse(
+        {
+            "annotation": annotation.pk,
+            "created": created,
+            "next": reverse("annotate:label", args=[slug]),
+        },
+        status=201 if created else 200,
+    )
+
+
+@login_required
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = _member_project(request, slug)
+    if not selectors.user_is_lead(user=request.user, project=project):
+        raise PermissionDenied("Only the project's leads see its figures.")
+    context = {
+        "project": project,
+        "counts": selectors.project_counts(project=project),
+        "instructions_html": _render_markdown(project.instructions),
+    }
+    return render(request, "annotate/project_detail.html", context)

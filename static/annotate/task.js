@@ -1,0 +1,279 @@
+// The labeling screen: drag (mouse, touch) or keys to rank, ratings, flags, submit.
+// The DOM is the state: a chip's parent bucket is its rank.
+
+const config = JSON.parse(document.getElementById("task-config").textContent);
+const root = document.getElementById("task");
+const assignmentId = root.dataset.assignment;
+const feedback = document.getElementById("feedback");
+const tray = document.querySelector("#unranked .chips");
+const startedAt = performance.now();
+let selectedLetter = null;
+
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+// One id per task, kept across reloads, so a repeated submit stores one annotation.
+const clientIdKey = `rankwise-client-id-${assignmentId}`;
+const clientId = sessionStorage.getItem(clientIdKey) || newClientId();
+sessionStorage.setItem(clientIdKey, clientId);
+
+const chip = (letter) => document.getElementById(`chip-${letter}`);
+const card = (letter) => document.getElementById(`output-${letter}`);
+const letters = [...document.querySelectorAll(".chip")].map((c) => c.dataset.letter);
+
+function bucketOf(chipEl) {
+  return chipEl.closest(".bucket-target");
+}
+
+function placeChip(chipEl, target) {
+  const origin = bucketOf(chipEl);
+  if (!target || origin === target) return;
+  const slot = target.querySelector(".chips");
+  const isRank = target.dataset.rank !== "0";
+  if (isRank && !config.allowTies) {
+    for (const occupant of [...slot.querySelectorAll(".chip")]) {
+      origin.querySelector(".chips").appendChild(occupant);
+    }
+  }
+  slot.appendChild(chipEl);
+  refreshBadges();
+}
+
+function refreshBadges() {
+  for (const letter of letters) {
+    const rank = Number(bucketOf(chip(letter)).dataset.rank);
+    card(letter).querySelector(".rank-badge").textContent = rank ? `Rank ${rank}` : "";
+    card(letter).classList.toggle("ranked", rank > 0);
+  }
+  for (const c of document.querySelectorAll(".output")) {
+    const n = c.querySelectorAll(".flags input:checked").length;
+    c.querySelector(".flag-count").textContent = n ? `(${n})` : "";
+  }
+}
+
+function select(letter) {
+  selectedLetter = letter;
+  for (const l of letters) {
+    card(l).classList.toggle("selected", l === letter);
+    chip(l).classList.toggle("selected", l === letter);
+  }
+  chip(letter).focus({ preventScroll: true });
+  card(letter).scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+// Mouse: native HTML5 drag and drop.
+for (const c of document.querySelectorAll(".chip")) {
+  c.addEventListener("dragstart", (event) => {
+    event.dataTransfer.setData("text/plain", c.dataset.letter);
+    event.dataTransfer.effectAllowed = "move";
+    c.classList.add("dragging");
+  });
+  c.addEventListener("dragend", () => c.classList.remove("dragging"));
+  c.addEventListener("click", () => select(c.dataset.letter));
+}
+for (const target of document.querySelectorAll(".bucket-target")) {
+  target.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    target.classList.add("over");
+  });
+  target.addEventListener("dragleave", () => target.classList.remove("over"));
+  target.addEventListener("drop", (event) => {
+    event.preventDefault();
+    target.classList.remove("over");
+    const letter = event.dataTransfer.getData("text/plain");
+    if (letters.includes(letter)) placeChip(chip(letter), target);
+  });
+}
+
+// Touch: HTML5 drag and drop does not fire on touch screens, so follow the finger.
+for (const c of document.querySelectorAll(".chip")) {
+  c.addEventListener("touchstart", () => c.classList.add("dragging"), { passive: true });
+  c.addEventListener("touchmove", (event) => {
+    event.preventDefault();
+    const touch = event.touches[0];
+    c.style.position = "fixed";
+    c.style.left = `${touch.clientX - 20}px`;
+    c.style.top = `${touch.clientY - 20}px`;
+  }, { passive: false });
+  c.addEventListener("touchend", (event) => {
+    const touch = event.changedTouches[0];
+    c.style.position = c.style.left = c.style.top = "";
+    c.classList.remove("dragging");
+    const under = document.elementFromPoint(touch.clientX, touch.clientY);
+    placeChip(c, under && under.closest(".bucket-target"));
+  });
+}
+
+// Long outputs start clipped, with a toggle.
+for (const c of document.querySelectorAll(".output")) {
+  const text = c.querySelector(".output-text");
+  const toggle = c.querySelector(".expand");
+  if (text.scrollHeight > text.clientHeight + 4) toggle.hidden = false;
+  else text.classList.remove("collapsed");
+  toggle.addEventListener("click", () => {
+    const expanded = text.classList.toggle("collapsed") === false;
+    toggle.textContent = expanded ? "Show less" : "Show all";
+    toggle.setAttribute("aria-expanded", String(expanded));
+  });
+  c.addEventListener("click", (event) => {
+    if (!event.target.closest("input, label, summary, button")) select(c.dataset.letter);
+  });
+  c.addEventListener("change", refreshBadges);
+}
+
+function collect() {
+  const ranking = [...document.querySelectorAll(".bucket")].map((b) =>
+    [...b.querySelectorAll(".chip")].map((c) => Number(c.dataset.candidate)));
+  while (ranking.length && ranking[ranking.length - 1].length === 0) ranking.pop();
+  const likert = {};
+  const flags = {};
+  for (const c of document.querySelectorAll(".output")) {
+    const id = c.dataset.candidate;
+    const rating = c.querySelector(".likert input:checked");
+    if (rating) likert[id] = Number(rating.value);
+    flags[id] = [...c.querySelectorAll(".flags input:checked")].map((i) => i.value);
+  }
+  return { ranking, likert, flags };
+}
+
+function missingWork({ likert }) {
+  const unranked = [...tray.querySelectorAll(".chip")].map((c) => c.dataset.letter);
+  const unrated = letters.filter((l) => !(card(l).dataset.candidate in likert));
+  const problems = [];
+  if (unranked.length) problems.push(`Rank every output: ${unranked.join(", ")} not ranked yet.`);
+  if (unrated.length) problems.push(`Rate every output: ${unrated.join(", ")} not rated yet.`);
+  return problems;
+}
+
+function show(kind, lines, action) {
+  feedback.className = `feedback ${kind}`;
+  feedback.replaceChildren(...lines.map((line) => {
+    const p = document.createElement("p");
+    p.textContent = line;
+    return p;
+  }));
+  if (action) feedback.appendChild(action);
+}
+
+async function post(url, body) {
+  const csrf = document.cookie.match(/csrftoken=([^;]+)/);
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf ? csrf[1] : "" },
+    body: JSON.stringify(body),
+    credentials: "same-origin",
+  });
+  let data = {};
+  try { data = await response.json(); } catch { data = { errors: { server: response.statusText } }; }
+  return { status: response.status, data };
+}
+
+let busy = false;
+async function submit(confirmConflicts = false) {
+  if (busy) return;
+  const judgement = collect();
+  const problems = missingWork(judgement);
+  if (problems.length) return show("error", problems);
+  busy = true;
+  try {
+    const { status, data } = await post(config.submitUrl, {
+      client_id: clientId,
+      ...judgement,
+      notes: document.getElementById("notes").value,
+      time_spent_ms: Math.round(performance.now() - startedAt),
+      confirm_conflicts: confirmConflicts,
+    });
+    if (status === 409) {
+      const again = document.createElement("button");
+      again.type = "button";
+      again.id = "submit-anyway";
+      again.textContent = "Submit anyway";
+      again.addEventListener("click", () => submit(true));
+      show("warning", ["Your ranking contradicts your ratings:", ...data.warnings,
+        "Fix the ranking or ratings, or submit anyway."], again);
+    } else if (status >= 400) {
+      show("error", Object.entries(data.errors || {}).map(([k, v]) => `${k}: ${v}`));
+    } else {
+      sessionStorage.removeItem(clientIdKey);
+      show("success", [`Saved, with ${data.comparisons} comparisons. Loading the next task…`]);
+      window.location.assign(data.next);
+    }
+  } catch (error) {
+    show("error", [`Could not reach the server (${error.message}); nothing was lost, try again.`]);
+  } finally {
+    busy = false;
+  }
+}
+
+const skipForm = document.getElementById("skip-form");
+function openSkip() {
+  skipForm.hidden = false;
+  document.getElementById("skip-reason-choice").focus();
+}
+skipForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const choice = document.getElementById("skip-reason-choice").value;
+  const details = document.getElementById("skip-reason").value.trim();
+  const reason = [choice === "Other" ? "" : choice, details].filter(Boolean).join(": ");
+  if (!reason) return show("error", ["reason: Choose a reason or write one."]);
+  const { status, data } = await post(config.skipUrl, {
+    client_id: clientId, reason, time_spent_ms: Math.round(performance.now() - startedAt),
+  });
+  if (status >= 400) return show("error", Object.entries(data.errors).map(([k, v]) => `${k}: ${v}`));
+  sessionStorage.removeItem(clientIdKey);
+  window.location.assign(data.next);
+});
+document.getElementById("skip-open").addEventListener("click", openSkip);
+document.getElementById("submit").addEventListener("click", () => submit());
+
+function setLikert(letter, value) {
+  const input = card(letter).querySelector(`.likert input[value="${value}"]`);
+  if (input) input.checked = true;
+}
+
+document.addEventListener("keydown", (event) => {
+  if ((event.ctrlKey || event.metaKey) && event.key === "Enter") {
+    event.preventDefault();
+    return submit();
+  }
+  const typing = event.target.closest("textarea, input[type=text], select");
+  if (typing) {
+    if (event.key === "Escape") event.target.blur();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const digit = /^Digit(\d)$/.exec(event.code);
+  const key = event.key.toLowerCase();
+  if (digit && event.shiftKey && selectedLetter) {
+    setLikert(selectedLetter, Number(digit[1]));
+  } else if (digit && selectedLetter) {
+    const rank = Number(digit[1]);
+    const target = rank === 0 ? document.getElementById("unranked") : document.getElementById(`bucket-${rank}`);
+    if (target) placeChip(chip(selectedLetter), target);
+  } else if (key.length === 1 && letters.includes(key.toUpperCase())) {
+    select(key.toUpperCase());
+  } else if (key === "n") {
+    document.getElementById("notes").focus();
+  } else if (key === "x" && selectedLetter) {
+    const flags = card(selectedLetter).querySelector(".flags");
+    flags.open = true;
+    flags.querySelector("input").focus();
+  } else if (key === "s") {
+    openSkip();
+  } else if (event.key === "?") {
+    const help = document.getElementById("shortcuts");
+    help.open = !help.open;
+  } else {
+    return;
+  }
+  event.preventDefault();
+  refreshBadges();
+});
+
+refreshBadges();
