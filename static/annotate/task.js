@@ -46,6 +46,7 @@ function placeChip(chipEl, target) {
 }
 
 function refreshBadges() {
+  if (feedback.classList.contains("error")) feedback.replaceChildren();
   for (const letter of letters) {
     const rank = Number(bucketOf(chip(letter)).dataset.rank);
     card(letter).querySelector(".rank-badge").textContent = rank ? `Rank ${rank}` : "";
