@@ -1,0 +1,160 @@
+"""Batched sampling of K completions per prompt, with their log-probs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import GenerationConfig
+
+from training.core.batching import Text, collate, encode_prompt
+from training.core.logprobs import eval_mode
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One sampled completion; `logprob` is its summed log-prob under the raw model."""
+
+    text: str
+    n_tokens: int
+    logprob: float
+    token_ids: tuple[int, ...]  # includes the final EOS when `finished`
+    finished: bool  # stopped at EOS rather than at max_new_tokens
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How to sample; temperature 0 means greedy decoding."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 64
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[Text],
+    *,
+    k: int = 1,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    max_new_tokens: int = 64,
+    batch_size: int = 8,
+    seed: int | None = None,
+    max_prompt_length: int | None = None,
+) -> list[list[Generation]]:
+    """K samples per prompt (list i holds prompt i's), batched with left padding."""
+    settings = SamplingSettings(temperature, top_p, max_new_tokens)
+    encoded = [
+        encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts
+    ]
+    rows = [ids for ids in encoded for _ in range(k)]  # prompt i -> rows i*k .. i*k+k-1
+    samples: list[Generation] = []
+    with _seeded(seed, _device(model)), torch.no_grad(), eval_mode(model):
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start : start + batch_size]
+            samples.extend(_generate_batch(model, tokenizer, chunk, settings))
+    return [samples[i * k : (i + 1) * k] for i in range(len(prompts))]
+
+
+def _generate_batch(
+    model: Any, tokenizer: Any, rows: list[list[int]], settings: SamplingSettings
+) -> list[Generation]:
+    """Sample one completion per row of prompt ids."""
+    batch = collate(
+        [(ids, [0] * len(ids)) for ids in rows],
+        pad_token_id=tokenizer.pad_token_id,
+        padding_side="left",  # new tokens are appended on the right
+    ).to(_device(model))
+    eos_ids = _eos_ids(model, tokenizer)
+    out = model.generate(
+        input_ids=batch.input_ids,
+        attention_mask=batch.attention_mask,
+        generation_config=_generation_config(settings, tokenizer, eos_ids),
+    )
+    new = out.sequences[:, batch.input_ids.shape[1] :]  # (B, N)
+    logits = torch.stack(out.logits, dim=1).float()  # (B, N, V)
+    logprobs = (
+        logits.log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+    )  # (B, N)
+    keep = _until_first_eos(new, eos_ids)  # (B, N)
+    return [
+        _to_generation(tokenizer, new[i], logprobs[i], keep[i], eos_ids)
+        for i in range(len(rows))
+    ]
+
+
+def _to_generation(
+    tokenizer: Any,
+    ids: torch.Tensor,
+    logprobs: torch.Tensor,
+    keep: torch.Tensor,
+    eos_ids: list[int],
+) -> Generation:
+    """A Generation from one row's new ids, their log-probs and the keep mask."""
+    n = int(keep.sum())
+    token_ids = tuple(int(t) for t in ids[:n])
+    return Generation(
+        text=tokenizer.decode(token_ids, skip_special_tokens=True),
+        n_tokens=n,
+        logprob=float((logprobs * keep).sum()),
+        token_ids=token_ids,
+        finished=bool(token_ids) and token_ids[-1] in eos_ids,
+    )
+
+
+def _until_first_eos(new: torch.Tensor, eos_ids: list[int]) -> torch.Tensor:
+    """1 on tokens up to and including the first EOS, 0 after (padding)."""
+    is_eos = torch.isin(new, torch.tensor(eos_ids, device=new.device)).long()  # (B, N)
+    eos_before = is_eos.cumsum(-1) - is_eos  # (B, N): EOS strictly before each token
+    return (eos_before == 0).long()  # (B, N)
+
+
+def _generation_config(
+    settings: SamplingSettings, tokenizer: Any, eos_ids: list[int]
+) -> GenerationConfig:
+    """A fresh config, so defaults of a hub model (top_k, penalties) stay out."""
+    sampling: dict[str, Any] = {"do_sample": False}
+    if settings.temperature > 0:
+        sampling = {
+            "do_sample": True,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "top_k": 0,  # 0 turns top-k off; only top-p truncates
+        }
+    return GenerationConfig(
+        max_new_tokens=settings.max_new_tokens,
+        eos_token_id=eos_ids,
+        pad_token_id=tokenizer.pad_token_id,
+        return_dict_in_generate=True,
+        output_logits=True,  # raw logits, before temperature and top-p warping
+        **sampling,
+    )
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Ids that end a reply: the model's generation EOS ids and the tokenizer's."""
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = configured if isinstance(configured, list) else [configured]
+    return sorted({i for i in [*ids, tokenizer.eos_token_id] if i is not None})
+
+
+def _device(model: Any) -> torch.device:
+    """The device of the model's first parameter."""
+    return next(model.parameters()).device
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed sampling without disturbing the caller's random state."""
+    if seed is None:
+        yield
+        return
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -1,0 +1,351 @@
+"""Loading, building and saving the policy and reward models (Hugging Face layout)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import LoraConfig, PeftModel, get_peft_model
+from tokenizers import Tokenizer, decoders, pre_tokenizers, processors, trainers
+from tokenizers.models import BPE
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
+)
+
+from training.core.batching import last_token_index, position_ids_from_mask
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RANKWISE_CONFIG_FILE = "rankwise_config.json"
+RANKWISE_EXTRA_FILE = "rankwise.json"
+
+# Zephyr-style turns; each turn ends with EOS so generation stops after one reply and
+# the assistant completion carries its own EOS.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for message in messages %}"
+    "<|{{ message['role'] }}|>\n{{ message['content'] }}{{ eos_token }}"
+    "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+)
+SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"]
+
+# Enough text that BPE learns common English merges when no project data is given.
+BUILTIN_CORPUS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please summarise the following paragraph in one sentence.",
+    "Here is a short answer to your question.",
+    "I am sorry, but I cannot help with that request.",
+    "Write a haiku about the sea and the moon.",
+    "What is the capital of France? The capital of France is Paris.",
+    "Explain how a reward model is trained from human rankings.",
+    "The assistant should be helpful, honest and harmless.",
+    "Translate this sentence into German, please.",
+    "Once upon a time there was a small robot who liked to read books.",
+    "Step one: read the question. Step two: think. Step three: answer.",
+    "Numbers: 0 1 2 3 4 5 6 7 8 9 10 100 1000.",
+    "def add(a, b):\n    return a + b\n",
+    "Thank you! Is there anything else I can help you with today?",
+]
+
+
+@dataclass(frozen=True)
+class TinyModelShape:
+    """Size of the embedded default model: small enough to train on one CPU core."""
+
+    hidden_size: int = 64  # tiny so tests and `make run` train in seconds
+    num_hidden_layers: int = 2  # two layers still exercise the KV cache across layers
+    num_attention_heads: int = 4  # head_dim 16, as small as RoPE stays meaningful
+    intermediate_size: int = 128  # 2x hidden, the usual MLP ratio halved
+    max_position_embeddings: int = 512  # longest prompt + completion we ever encode
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """Low-rank adapters (Hu et al. 2021) via peft; merged into the weights on save."""
+
+    r: int = 8  # rank of the update; 8 is the LoRA paper's common choice
+    alpha: int = 16  # scale alpha/r = 2, the usual default in peft recipes
+    dropout: float = 0.0  # off: preference data sets are small and runs short
+    target_modules: tuple[str, ...] | str = "all-linear"  # every Linear but the head
+
+
+class ModelError(OSError):
+    """A model or tokenizer could not be found or loaded; the message names it."""
+
+
+def pick_device() -> torch.device:
+    """CUDA when available, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def pick_dtype(device: torch.device) -> torch.dtype:
+    """bf16 on CUDA devices that support it, fp32 everywhere else."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def default_model_path() -> Path:
+    """Folder of the embedded default model ($RANKWISE_MODELS_DIR or var/models)."""
+    root = os.environ.get("RANKWISE_MODELS_DIR")
+    base = Path(root) if root else REPO_ROOT / "var" / "models"
+    return base / "tiny-default"
+
+
+def ensure_default_model() -> Path:
+    """Build the embedded default model if it is missing; return its folder."""
+    return build_tiny_model(default_model_path(), texts=())
+
+
+def has_model(folder: Path) -> bool:
+    """True when `folder` holds a saved Hugging Face model."""
+    return (folder / "config.json").is_file()
+
+
+def build_tiny_model(
+    folder: Path,
+    *,
+    texts: Iterable[str] = (),
+    vocab_size: int = 512,
+    seed: int = 0,
+    shape: TinyModelShape = TinyModelShape(),
+) -> Path:
+    """Build (once) a random tiny Llama and a BPE tokenizer trained on `texts`."""
+    folder = Path(folder)
+    if has_model(folder):
+        return folder
+    # Build aside and rename: a concurrent reader never sees half a model.
+    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = train_tokenizer(
+        [*BUILTIN_CORPUS, *texts],
+        vocab_size=vocab_size,
+        max_length=shape.max_position_embeddings,
+    )
+    model = _random_llama(tokenizer, shape, seed)
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    try:
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # another process finished first
+        if not has_model(folder):
+            raise
+    return folder
+
+
+def train_tokenizer(
+    texts: Iterable[str], *, vocab_size: int, max_length: int = 512
+) -> PreTrainedTokenizerFast:
+    """Train a byte-level BPE tokenizer with BOS/EOS/pad tokens and a chat template."""
+    raw = Tokenizer(BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # any byte encodes
+        show_progress=False,
+    )
+    raw.train_from_iterator(texts, trainer=trainer)
+    bos_id = raw.token_to_id("<s>")
+    raw.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", bos_id)]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        model_max_length=max_length,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def _random_llama(
+    tokenizer: PreTrainedTokenizerBase, shape: TinyModelShape, seed: int
+) -> LlamaForCausalLM:
+    """A Llama-style causal LM with seeded random weights sized for `tokenizer`."""
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        **dataclasses.asdict(shape),
+        num_key_value_heads=shape.num_attention_heads,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,  # halves the parameters of a vocab-dominated model
+    )
+    with torch.random.fork_rng(devices=[]):  # seed without touching the caller's RNG
+        torch.manual_seed(seed)
+        model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def resolve_model(name_or_path: str | Path | None) -> str:
+    """Local folder, the embedded default (None) or a hub id; missing folders raise."""
+    if name_or_path is None:
+        return str(ensure_default_model())
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return str(path)
+    if path.exists():
+        raise ModelError(f"model path {path} is a file; expected a model folder")
+    if not _looks_like_hub_id(str(name_or_path)):
+        raise ModelError(f"model folder {path} does not exist")
+    return str(name_or_path)
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    """Hub ids are 'name' or 'org/name'; anything else must be a local path."""
+    return re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name) is not None and not (
+        name.startswith(".")
+    )
+
+
+def _from_pretrained(loader: Any, name: str, **kwargs: Any) -> Any:
+    """`loader.from_pretrained`, turning a missing model into a clear ModelError."""
+    try:
+        return loader.from_pretrained(name, **kwargs)
+    except OSError as err:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+        why = "the hub is offline (HF_HUB_OFFLINE=1)" if offline else "the hub failed"
+        raise ModelError(
+            f"cannot load model {name!r}: not a local folder and {why}: {err}"
+        ) from err
+
+
+def load_tokenizer(name_or_path: str | Path | None) -> PreTrainedTokenizerBase:
+    """Load a tokenizer with a pad token (EOS if it has none) and left padding."""
+    tokenizer = _from_pretrained(AutoTokenizer, resolve_model(name_or_path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # generation appends on the right
+    return tokenizer
+
+
+def load_policy(
+    name_or_path: str | Path | None = None,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    lora: LoraSettings | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer (None: the embedded default)."""
+    name = resolve_model(name_or_path)
+    tokenizer = load_tokenizer(name)
+    device = device or pick_device()
+    model = _from_pretrained(
+        AutoModelForCausalLM, name, dtype=dtype or pick_dtype(device)
+    )
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.to(device)
+    if lora is not None:
+        model = apply_lora(model, lora, task_type="CAUSAL_LM")
+    return model, tokenizer
+
+
+def load_reward_model(
+    name_or_path: str | Path | None = None,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    lora: LoraSettings | None = None,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a one-output sequence classifier; from a causal LM the head is random."""
+    name = resolve_model(name_or_path)
+    tokenizer = load_tokenizer(name)
+    device = device or pick_device()
+    model = _from_pretrained(
+        AutoModelForSequenceClassification,
+        name,
+        num_labels=1,
+        pad_token_id=tokenizer.pad_token_id,
+        dtype=dtype or pick_dtype(device),
+    )
+    model.to(device)
+    if lora is not None:
+        model = apply_lora(model, lora, task_type="SEQ_CLS")
+    return model, tokenizer
+
+
+def apply_lora(model: PreTrainedModel, lora: LoraSettings, *, task_type: str) -> Any:
+    """Wrap `model` with LoRA adapters; for SEQ_CLS peft also trains the score head."""
+    targets = lora.target_modules
+    config = LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=targets if isinstance(targets, str) else list(targets),
+        task_type=task_type,
+    )
+    return get_peft_model(model, config)
+
+
+def reward_scores(
+    model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """Scalar reward per sequence, read at the last attended token (either padding)."""
+    inner: Any = model.get_base_model() if isinstance(model, PeftModel) else model
+    if not hasattr(inner, "score"):  # encoder classifiers pool on their own
+        out = model(input_ids=input_ids, attention_mask=attention_mask)
+        return out.logits[:, 0]  # (B,)
+    backbone = getattr(inner, inner.base_model_prefix)
+    hidden = backbone(
+        input_ids=input_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids_from_mask(attention_mask),
+    ).last_hidden_state  # (B, T, H)
+    rows = torch.arange(hidden.shape[0], device=hidden.device)
+    last = hidden[rows, last_token_index(attention_mask)]  # (B, H)
+    return inner.score(last)[:, 0].float()  # (B,)
+
+
+def save_model(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    folder: Path,
+    *,
+    config: object | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Save a plain HF folder (LoRA merged), rankwise_config.json and rankwise.json."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if isinstance(model, PeftModel):
+        # Merge a copy: the caller may keep training the adapters after a checkpoint.
+        model = copy.deepcopy(model).merge_and_unload()
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    if config is not None:
+        _write_json(folder / RANKWISE_CONFIG_FILE, dataclasses.asdict(config))  # type: ignore[call-overload]
+    if extra is not None:
+        _write_json(folder / RANKWISE_EXTRA_FILE, extra)
+    return folder
+
+
+def read_extra(folder: Path) -> dict[str, Any]:
+    """The `extra` dict saved beside a model (e.g. the reward offset), or {}."""
+    path = Path(folder) / RANKWISE_EXTRA_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON; Paths, dtypes and other objects become strings."""
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

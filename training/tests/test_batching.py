@@ -1,0 +1,76 @@
+"""Encoding prompt + completion, truncation and padding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from training.core.batching import (
+    collate,
+    encode_prompt,
+    encode_prompt_completion,
+    last_token_index,
+    position_ids_from_mask,
+    truncate_pair,
+)
+
+USER = [{"role": "user", "content": "What is two plus two?"}]
+REPLY = [{"role": "assistant", "content": "Four."}]
+
+
+def test_standard_prompt_completion_masks_prompt(tokenizer: Any) -> None:
+    ids, mask = encode_prompt_completion(tokenizer, "Say hi.", " Hi!", max_length=64)
+    prompt = encode_prompt(tokenizer, "Say hi.")
+    assert ids[: len(prompt)] == prompt and prompt[0] == tokenizer.bos_token_id
+    assert mask == [0] * len(prompt) + [1] * (len(ids) - len(prompt))
+    assert ids[-1] == tokenizer.eos_token_id
+    completion = [t for t, m in zip(ids, mask, strict=True) if m]
+    assert tokenizer.decode(completion, skip_special_tokens=True) == " Hi!"
+
+
+def test_conversational_uses_chat_template(tokenizer: Any) -> None:
+    ids, mask = encode_prompt_completion(tokenizer, USER, REPLY, max_length=64)
+    full = tokenizer.apply_chat_template(USER + REPLY, tokenize=False)
+    assert tokenizer.decode(ids) == full
+    completion = [t for t, m in zip(ids, mask, strict=True) if m]
+    assert tokenizer.decode(completion) == "Four." + tokenizer.eos_token
+    prompt = [t for t, m in zip(ids, mask, strict=True) if not m]
+    assert tokenizer.decode(prompt).endswith("<|assistant|>\n")
+
+
+def test_truncation_keeps_prompt_end_and_completion_start() -> None:
+    bos = 1
+    prompt, completion = [bos, 10, 11, 12, 13, 14], [20, 21, 22, 23]
+    assert truncate_pair(prompt, completion, 8, bos) == ([bos, 12, 13, 14], completion)
+    # A long completion still leaves half the budget to the prompt's end.
+    long = list(range(20, 40))
+    kept_prompt, kept_completion = truncate_pair(prompt, long, 8, bos)
+    assert kept_prompt == [bos, 12, 13, 14] and kept_completion == long[:4]
+    assert truncate_pair(prompt, completion, 100, bos) == (prompt, completion)
+
+
+def test_encode_respects_max_length(tokenizer: Any) -> None:
+    ids, mask = encode_prompt_completion(
+        tokenizer, "word " * 50, " answer " * 50, max_length=32
+    )
+    assert len(ids) == len(mask) == 32
+    assert ids[0] == tokenizer.bos_token_id and sum(mask) == 16
+
+
+def test_collate_pads_right_or_left() -> None:
+    encodings = [([5, 6, 7], [0, 1, 1]), ([8], [0])]
+    right = collate(encodings, pad_token_id=0)
+    assert right.input_ids.tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert right.attention_mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert right.completion_mask.tolist() == [[0, 1, 1], [0, 0, 0]]
+    left = collate(encodings, pad_token_id=0, padding_side="left")
+    assert left.input_ids.tolist() == [[5, 6, 7], [0, 0, 8]]
+    assert left.attention_mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+    assert len(left) == 2
+
+
+def test_positions_and_last_token_ignore_padding() -> None:
+    mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 0]])
+    assert position_ids_from_mask(mask).tolist() == [[0, 0, 0, 1], [0, 1, 2, 2]]
+    assert last_token_index(mask).tolist() == [3, 2]
