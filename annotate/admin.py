@@ -91,8 +91,7 @@ class JudgementInline(admin.TabularInline):
     model = Judgement
     extra = 0
     can_delete = False
-    fields = ["candidate", "rank", "likert", "flags"]
-    readonly_fields = fields
+    fields = readonly_fields = ("candidate", "rank", "likert", "flags")
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
@@ -102,8 +101,14 @@ class ComparisonInline(admin.TabularInline):
     model = Comparison
     extra = 0
     can_delete = False
-    fields = ["chosen", "rejected", "is_tie", "weight", "rank_gap", "likert_gap"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "chosen",
+        "rejected",
+        "is_tie",
+        "weight",
+        "rank_gap",
+        "likert_gap",
+    )
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from annotate.models import (
@@ -23,7 +23,7 @@ class AnnotatorProgress:
     available: int
 
 
-def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
+def project_list_for_user(*, user: User) -> QuerySet[Project]:
     """Projects the user belongs to (every project for staff)."""
     projects = Project.objects.all()
     if not user.is_staff:
@@ -31,11 +31,11 @@ def project_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Project]:
     return projects.order_by("name").distinct()
 
 
-def user_is_member(*, user: AbstractBaseUser, project: Project) -> bool:
+def user_is_member(*, user: User, project: Project) -> bool:
     return Membership.objects.filter(project=project, user=user).exists()
 
 
-def user_is_lead(*, user: AbstractBaseUser, project: Project) -> bool:
+def user_is_lead(*, user: User, project: Project) -> bool:
     if user.is_staff:
         return True
     return Membership.objects.filter(
@@ -43,9 +43,7 @@ def user_is_lead(*, user: AbstractBaseUser, project: Project) -> bool:
     ).exists()
 
 
-def prompts_open_to(
-    *, project: Project, annotator: AbstractBaseUser
-) -> QuerySet[Prompt]:
+def prompts_open_to(*, project: Project, annotator: User) -> QuerySet[Prompt]:
     """Prompts the annotator has never had that still need judges, fewest judged first.
 
     Skipped assignments free their place; prompts whose number of outputs is outside
@@ -71,9 +69,7 @@ def prompts_open_to(
     )
 
 
-def annotator_progress(
-    *, project: Project, annotator: AbstractBaseUser
-) -> AnnotatorProgress:
+def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgress:
     """Tasks this annotator finished, and how many more they could still get."""
     mine = Assignment.objects.filter(prompt__project=project, annotator=annotator)
     return AnnotatorProgress(

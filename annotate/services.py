@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -97,9 +97,7 @@ def candidate_create(
 
 
 @transaction.atomic
-def assignment_next(
-    *, project: Project, annotator: AbstractBaseUser
-) -> Assignment | None:
+def assignment_next(*, project: Project, annotator: User) -> Assignment | None:
     """The annotator's open assignment, or a new one on a prompt needing judges.
 
     Never a prompt the annotator already had, never beyond the project's overlap, never
@@ -199,7 +197,7 @@ def _conflict_messages(
     ]
 
 
-def _lock_own_assignment(assignment_id: int, annotator: AbstractBaseUser) -> Assignment:
+def _lock_own_assignment(assignment_id: int, annotator: User) -> Assignment:
     assignment = (
         Assignment.objects.select_for_update()
         .select_related("prompt__project")
@@ -220,7 +218,7 @@ def _require_open(assignment: Assignment) -> None:
 
 
 def _existing_by_client_id(
-    client_id: uuid.UUID, assignment_id: int, annotator: AbstractBaseUser
+    client_id: uuid.UUID, assignment_id: int, annotator: User
 ) -> Annotation | None:
     existing = (
         Annotation.objects.select_related("assignment")
@@ -251,7 +249,7 @@ def _close_assignment(
 
 @transaction.atomic
 def annotation_submit(
-    *, assignment_id: int, annotator: AbstractBaseUser, submission: Submission
+    *, assignment_id: int, annotator: User, submission: Submission
 ) -> tuple[Annotation, bool]:
     """Store a ranked, rated, flagged judgement and expand it into comparisons.
 
@@ -294,7 +292,7 @@ def annotation_submit(
 def assignment_skip(
     *,
     assignment_id: int,
-    annotator: AbstractBaseUser,
+    annotator: User,
     client_id: uuid.UUID,
     reason: str,
     time_spent_ms: int | None = None,
@@ -340,9 +338,7 @@ def ranking_expand(*, annotation: Annotation) -> list[Comparison]:
 
 
 @transaction.atomic
-def membership_set(
-    *, project: Project, user: AbstractBaseUser, role: str
-) -> Membership:
+def membership_set(*, project: Project, user: User, role: str) -> Membership:
     """Give the user this role in the project (idempotent)."""
     membership, _ = Membership.objects.update_or_create(
         project=project, user=user, defaults={"role": role}

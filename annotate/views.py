@@ -7,6 +7,7 @@ import json
 import markdown
 import nh3
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,11 +20,17 @@ from annotate.models import Assignment, Project
 from annotate.serializers import SkipSerializer, SubmissionSerializer
 
 
+def _user(request: HttpRequest) -> User:
+    """The logged-in user; every view here is behind login_required."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
 def _member_project(request: HttpRequest, slug: str) -> Project:
     project = get_object_or_404(Project, slug=slug)
     if not (
-        request.user.is_staff
-        or selectors.user_is_member(user=request.user, project=project)
+        _user(request).is_staff
+        or selectors.user_is_member(user=_user(request), project=project)
     ):
         raise PermissionDenied("You are not a member of this project.")
     return project
@@ -35,14 +42,14 @@ def _render_markdown(text: str) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    projects = selectors.project_list_for_user(user=request.user)
+    projects = selectors.project_list_for_user(user=_user(request))
     rows = [
         {
             "project": project,
             "progress": selectors.annotator_progress(
-                project=project, annotator=request.user
+                project=project, annotator=_user(request)
             ),
-            "is_lead": selectors.user_is_lead(user=request.user, project=project),
+            "is_lead": selectors.user_is_lead(user=_user(request), project=project),
         }
         for project in projects
     ]
@@ -52,9 +59,11 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def label_next(request: HttpRequest, slug: str) -> HttpResponse:
     project = _member_project(request, slug)
-    assignment = services.assignment_next(project=project, annotator=request.user)
+    assignment = services.assignment_next(project=project, annotator=_user(request))
     if assignment is None:
-        progress = selectors.annotator_progress(project=project, annotator=request.user)
+        progress = selectors.annotator_progress(
+            project=project, annotator=_user(request)
+        )
         return render(
             request,
             "annotate/queue_empty.html",
@@ -69,7 +78,7 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(
         Assignment.objects.select_related("prompt"),
         pk=assignment_id,
-        annotator=request.user,
+        annotator=_user(request),
         prompt__project=project,
     )
     if assignment.status != Assignment.Status.OPEN:
@@ -92,7 +101,7 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
         "likert": list(enumerate(project.likert_labels, start=1)),
         "instructions_html": _render_markdown(project.instructions),
         "progress": selectors.annotator_progress(
-            project=project, annotator=request.user
+            project=project, annotator=_user(request)
         ),
         "task_config": {
             "submitUrl": reverse("annotate:submit", args=[slug, assignment.pk]),
@@ -135,7 +144,7 @@ def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
         serializer.is_valid(raise_exception=True)
         annotation, created = services.annotation_submit(
             assignment_id=assignment_id,
-            annotator=request.user,
+            annotator=_user(request),
             submission=serializer.to_submission(),
         )
     except drf_serializers.ValidationError as error:
@@ -164,7 +173,7 @@ def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
         serializer.is_valid(raise_exception=True)
         annotation, created = services.assignment_skip(
             assignment_id=assignment_id,
-            annotator=request.user,
+            annotator=_user(request),
             **serializer.validated_data,
         )
     except drf_serializers.ValidationError as error:
@@ -184,7 +193,7 @@ def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
 @login_required
 def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     project = _member_project(request, slug)
-    if not selectors.user_is_lead(user=request.user, project=project):
+    if not selectors.user_is_lead(user=_user(request), project=project):
         raise PermissionDenied("Only the project's leads see its figures.")
     context = {
         "project": project,

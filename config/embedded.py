@@ -90,7 +90,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     url = f"http://{args.host}:{args.port}/"
     if wait_until_serving(url + "accounts/login/", processes[1]):
-        print(f"\nrankwise is running at {url}  (admin: {url}admin/)", flush=True)
+        pids = f"web pid {processes[1].pid}, worker pid {processes[0].pid}"
+        print(
+            f"\nrankwise is running at {url}  (admin: {url}admin/; {pids})", flush=True
+        )
         for login in DEMO_LOGINS:
             print(
                 f"  {login.username:<11} / {login.password}  ({login.role})", flush=True
