@@ -31,6 +31,7 @@ $(VENV)/.installed-test: $(VENV)/.installed-base
 run: $(VENV)/.installed-base
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo
 	$(PY) -m config.embedded --host $(HOST) --port $(PORT)
 

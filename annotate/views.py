@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import markdown
 import nh3
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
 from annotate import selectors, services
-from annotate.models import Assignment, Project
+from annotate.models import Annotation, Assignment, Project
 from annotate.serializers import SkipSerializer, SubmissionSerializer
 
 
@@ -135,18 +136,22 @@ def _field_errors(detail: object) -> dict[str, str]:
     return {"body": str(detail)}
 
 
-@login_required
-@require_POST
-def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
+def _json_write(
+    request: HttpRequest,
+    slug: str,
+    serializer_class: type[drf_serializers.Serializer],
+    write: Callable[[drf_serializers.Serializer], tuple[Annotation, bool]],
+) -> JsonResponse:
+    """Parse and validate a JSON body, run one write service, answer with its outcome.
+
+    400 names each wrong field, 409 carries warnings to confirm; 201 when stored, 200
+    when the same client id had already stored it.
+    """
     _member_project(request, slug)
     try:
-        serializer = SubmissionSerializer(data=_json_body(request))
+        serializer = serializer_class(data=_json_body(request))
         serializer.is_valid(raise_exception=True)
-        annotation, created = services.annotation_submit(
-            assignment_id=assignment_id,
-            annotator=_user(request),
-            submission=serializer.to_submission(),
-        )
+        annotation, created = write(serializer)
     except drf_serializers.ValidationError as error:
         return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
     except services.SubmissionError as error:
@@ -166,27 +171,31 @@ def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
+def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
+    return _json_write(
+        request,
+        slug,
+        SubmissionSerializer,
+        lambda serializer: services.annotation_submit(
+            assignment_id=assignment_id,
+            annotator=_user(request),
+            submission=serializer.to_submission(),
+        ),
+    )
+
+
+@login_required
+@require_POST
 def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
-    _member_project(request, slug)
-    try:
-        serializer = SkipSerializer(data=_json_body(request))
-        serializer.is_valid(raise_exception=True)
-        annotation, created = services.assignment_skip(
+    return _json_write(
+        request,
+        slug,
+        SkipSerializer,
+        lambda serializer: services.assignment_skip(
             assignment_id=assignment_id,
             annotator=_user(request),
             **serializer.validated_data,
-        )
-    except drf_serializers.ValidationError as error:
-        return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
-    except services.SubmissionError as error:
-        return JsonResponse({"errors": error.errors}, status=400)
-    return JsonResponse(
-        {
-            "annotation": annotation.pk,
-            "created": created,
-            "next": reverse("annotate:label", args=[slug]),
-        },
-        status=201 if created else 200,
+        ),
     )
 
 
