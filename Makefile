@@ -29,7 +29,7 @@ $(VENV)/.installed-test: $(VENV)/.installed-base
 	touch $@
 
 run: $(VENV)/.installed-base
-	mkdir -p var
+	mkdir -p "$${RANKWISE_VAR_DIR:-var}"
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo

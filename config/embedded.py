@@ -21,7 +21,11 @@ WORKER_QUEUES = "default,gpu"
 
 def broker_folders() -> list[Path]:
     """Folders the filesystem broker and file result backend need before start."""
-    folders = [settings.CELERY_FILESYSTEM_DIR, settings.VAR_DIR / "celery-results"]
+    folders = [
+        settings.CELERY_FILESYSTEM_DIR,
+        settings.VAR_DIR / "celery-results",
+        settings.VAR_DIR / "celery-control",
+    ]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     return folders

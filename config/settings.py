@@ -126,6 +126,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(CELERY_FILESYSTEM_DIR),
         "data_folder_out": str(CELERY_FILESYSTEM_DIR),
         "processed_folder": str(VAR_DIR / "celery-processed"),
+        # Broadcast exchanges (pings, remote control); kombu defaults to ./control.
+        "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = os.environ.get(
