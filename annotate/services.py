@@ -125,71 +125,85 @@ def assignment_next(*, project: Project, annotator: User) -> Assignment | None:
     )
 
 
-def _validate_submission(
-    assignment: Assignment, submission: Submission
-) -> tuple[dict[int, int], dict[str, str]]:
-    """Check a submission against its assignment; returns ranks and per-field errors."""
-    project = assignment.prompt.project
-    expected = set(assignment.display_order)
-    k = len(expected)
-    letters = {cid: chr(ord("A") + i) for i, cid in enumerate(assignment.display_order)}
-    errors: dict[str, str] = {}
+def _letters(assignment: Assignment) -> dict[int, str]:
+    """Candidate id → the letter the annotator saw it under (A, B, C…)."""
+    return {cid: chr(ord("A") + i) for i, cid in enumerate(assignment.display_order)}
 
-    ranked = [cid for bucket in submission.buckets for cid in bucket]
-    ranks = buckets_to_ranks(submission.buckets)
-    missing = sorted(letters[cid] for cid in expected - set(ranked))
-    unknown = sorted(set(ranked) - expected)
-    repeated = sorted(
-        {letters.get(cid, str(cid)) for cid in ranked if ranked.count(cid) > 1}
-    )
-    if len(submission.buckets) > k:
-        errors["ranking"] = (
-            f"Expected at most {k} rank buckets, got {len(submission.buckets)}."
-        )
-    elif unknown:
-        errors["ranking"] = f"Outputs {unknown} do not belong to this task."
-    elif repeated:
-        errors["ranking"] = f"Output(s) {', '.join(repeated)} ranked more than once."
-    elif missing:
-        errors["ranking"] = f"Rank every output: {', '.join(missing)} not ranked yet."
-    elif not project.allow_ties and any(
-        len(bucket) > 1 for bucket in submission.buckets
-    ):
-        errors["ranking"] = "This project does not allow ties: one output per rank."
 
-    unrated = sorted(letters[cid] for cid in expected - set(submission.likert))
+def _ranking_error(
+    buckets: list[list[int]], letters: dict[int, str], *, allow_ties: bool
+) -> str | None:
+    ranked = [cid for bucket in buckets for cid in bucket]
+    unknown = sorted(set(ranked) - set(letters))
+    repeated = sorted({letters.get(c, str(c)) for c in ranked if ranked.count(c) > 1})
+    missing = sorted(letters[cid] for cid in set(letters) - set(ranked))
+    if len(buckets) > len(letters):
+        return f"Expected at most {len(letters)} rank buckets, got {len(buckets)}."
+    if unknown:
+        return f"Outputs {unknown} do not belong to this task."
+    if repeated:
+        return f"Output(s) {', '.join(repeated)} ranked more than once."
+    if missing:
+        return f"Rank every output: {', '.join(missing)} not ranked yet."
+    if not allow_ties and any(len(bucket) > 1 for bucket in buckets):
+        return "This project does not allow ties: one output per rank."
+    return None
+
+
+def _likert_error(likert: dict[int, int], letters: dict[int, str]) -> str | None:
     out_of_scale = sorted(
         letters.get(cid, str(cid))
-        for cid, value in submission.likert.items()
+        for cid, value in likert.items()
         if not (isinstance(value, int) and LIKERT_MIN <= value <= LIKERT_MAX)
     )
-    if set(submission.likert) - expected:
-        errors["likert"] = "Ratings given for outputs that are not in this task."
-    elif out_of_scale:
-        errors["likert"] = (
+    unrated = sorted(letters[cid] for cid in set(letters) - set(likert))
+    if set(likert) - set(letters):
+        return "Ratings given for outputs that are not in this task."
+    if out_of_scale:
+        return (
             f"Ratings must be whole numbers {LIKERT_MIN}–{LIKERT_MAX}; "
             f"check {', '.join(out_of_scale)}."
         )
-    elif unrated:
-        errors["likert"] = f"Rate every output: {', '.join(unrated)} not rated yet."
+    if unrated:
+        return f"Rate every output: {', '.join(unrated)} not rated yet."
+    return None
 
-    allowed_flags = set(project.flag_keys)
-    for cid, flags in submission.flags.items():
-        unknown_flags = sorted(set(flags) - allowed_flags)
-        if cid not in expected:
-            errors["flags"] = "Flags given for outputs that are not in this task."
-        elif unknown_flags:
-            errors["flags"] = (
-                f"Output {letters[cid]}: unknown flag(s) {', '.join(unknown_flags)}; "
-                f"this project's flags are {', '.join(sorted(allowed_flags))}."
+
+def _flags_error(
+    flags: dict[int, list[str]], letters: dict[int, str], allowed: list[str]
+) -> str | None:
+    for cid, chosen in flags.items():
+        if cid not in letters:
+            return "Flags given for outputs that are not in this task."
+        unknown = sorted(set(chosen) - set(allowed))
+        if unknown:
+            return (
+                f"Output {letters[cid]}: unknown flag(s) {', '.join(unknown)}; "
+                f"this project's flags are {', '.join(sorted(allowed))}."
             )
-    return ranks, errors
+    return None
+
+
+def _submission_errors(
+    assignment: Assignment, submission: Submission
+) -> dict[str, str]:
+    """Each field of the submission that does not fit its assignment, and why."""
+    project = assignment.prompt.project
+    letters = _letters(assignment)
+    errors = {
+        "ranking": _ranking_error(
+            submission.buckets, letters, allow_ties=project.allow_ties
+        ),
+        "likert": _likert_error(submission.likert, letters),
+        "flags": _flags_error(submission.flags, letters, project.flag_keys),
+    }
+    return {field: message for field, message in errors.items() if message}
 
 
 def _conflict_messages(
     assignment: Assignment, ranks: dict[int, int], likert: dict[int, int]
 ) -> list[str]:
-    letters = {cid: chr(ord("A") + i) for i, cid in enumerate(assignment.display_order)}
+    letters = _letters(assignment)
     return [
         f"{letters[better]} is ranked above {letters[worse]} but rated lower "
         f"({likert[better]} < {likert[worse]})."
@@ -262,9 +276,10 @@ def annotation_submit(
     if existing is not None:
         return existing, False
     _require_open(assignment)
-    ranks, errors = _validate_submission(assignment, submission)
+    errors = _submission_errors(assignment, submission)
     if errors:
         raise SubmissionError(errors)
+    ranks = buckets_to_ranks(submission.buckets)
     conflicts = _conflict_messages(assignment, ranks, submission.likert)
     if conflicts and not submission.confirm_conflicts:
         raise ConflictWarning(conflicts)
