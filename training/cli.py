@@ -1,0 +1,112 @@
+"""`python -m training <command>`: the command line is generated from the configs.
+
+Each command is a frozen config dataclass and the function that runs it; every field
+becomes an option with the field's help text and type (litgpt style), so the config
+is the command line and the command line is the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from training.core.candidates import generate_candidates
+from training.core.data import DataError
+from training.core.dpo import train_dpo
+from training.core.dpo_config import DPOConfig
+from training.core.generate_config import GenerateConfig
+from training.core.models import ModelError
+from training.core.reward import train_reward
+from training.core.reward_config import RewardConfig
+from training.core.sft import train_sft
+from training.core.sft_config import SFTConfig
+
+# The one place to register a command: name -> (config dataclass, function(config)).
+# PPO, RLOO, best-of-N and RAFT each add one line here.
+COMMANDS: dict[str, tuple[type, Callable[..., Any]]] = {
+    "sft": (SFTConfig, train_sft),
+    "reward": (RewardConfig, train_reward),
+    "dpo": (DPOConfig, train_dpo),
+    "generate": (GenerateConfig, generate_candidates),
+}
+EXIT_BAD_INPUT = 2  # argparse's own code for a bad command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the command; 2 on bad data or a missing model."""
+    args = build_parser().parse_args(argv)
+    config_class, run = COMMANDS[args.command]
+    config = config_from_args(config_class, args)
+    try:
+        result = run(config)
+    except (DataError, ModelError) as err:
+        print(f"python -m training {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result.metrics, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """One sub-command per entry of COMMANDS, its options from its config's fields."""
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="rankwise trainer: reward models, DPO family, SFT, generation.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, (config_class, run) in COMMANDS.items():
+        doc = (run.__doc__ or "").strip()
+        sub = commands.add_parser(
+            name,
+            help=doc,
+            description=f"{doc}\n\n{(config_class.__doc__ or '').strip()}",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        add_config_options(sub, config_class)
+    return parser
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
+    """Add --field-name for every field of the dataclass, typed from its annotation."""
+    hints = typing.get_type_hints(config_class)
+    for field in dataclasses.fields(config_class):
+        option = "--" + field.name.replace("_", "-")
+        kind = _unwrap_optional(hints[field.name])
+        help_text = field.metadata.get("help", "")
+        if kind is bool:
+            parser.add_argument(
+                option, action=argparse.BooleanOptionalAction, help=help_text
+            )
+            parser.set_defaults(**{field.name: field.default})
+            continue
+        parser.add_argument(
+            option,
+            dest=field.name,
+            type=kind,
+            default=field.default,
+            choices=field.metadata.get("choices"),
+            required=field.metadata.get("required", False),
+            help=help_text,
+        )
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """`X | None` -> X; anything else unchanged."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is (
+        typing.Union
+    ):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) == 1:
+            return members[0]
+    return annotation
+
+
+def config_from_args(config_class: type, args: argparse.Namespace) -> Any:
+    """The config dataclass filled from parsed options."""
+    names = [field.name for field in dataclasses.fields(config_class)]
+    return config_class(**{name: getattr(args, name) for name in names})

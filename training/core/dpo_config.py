@@ -1,0 +1,63 @@
+"""Settings of DPO-family training (`python -m training dpo`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.core.losses import PREFERENCE_LOSSES
+from training.core.train_config import TrainConfig
+
+LOSS_NAMES = (*PREFERENCE_LOSSES, "kto", "plackett_luce", "rrhf")
+
+
+@dataclass(frozen=True)
+class DPOConfig(TrainConfig):
+    """Offline preference optimisation on pairs, rankings or unpaired labels."""
+
+    loss: str = field(
+        default="dpo",
+        metadata={"help": "preference loss", "choices": LOSS_NAMES},
+    )
+    ref_model: str | None = field(
+        default=None,
+        metadata={"help": "reference policy; omitted: the starting policy itself"},
+    )
+    # --- small data, short runs: DPO moves log-probs fast at this rate
+    epochs: int = field(default=3, metadata={"help": "passes over the data"})
+    lr: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
+    # --- loss hyper-parameters; None keeps each loss's own paper default
+    beta: float | None = field(
+        default=None,
+        metadata={"help": "KL strength beta (default 0.1; SimPO 2.0)"},
+    )
+    label_smoothing: float | None = field(
+        default=None, metadata={"help": "DPO label noise eps (cdpo default 0.1)"}
+    )
+    rdpo_alpha: float | None = field(
+        default=None, metadata={"help": "R-DPO length penalty alpha (default 0.01)"}
+    )
+    simpo_gamma: float | None = field(
+        default=None, metadata={"help": "SimPO target margin gamma (default 0.5)"}
+    )
+    cpo_nll_weight: float | None = field(
+        default=None, metadata={"help": "CPO weight of the chosen NLL (default 1)"}
+    )
+    orpo_lambda: float | None = field(
+        default=None, metadata={"help": "ORPO odds-ratio weight (default 0.1)"}
+    )
+    rrhf_sft_weight: float | None = field(
+        default=None, metadata={"help": "RRHF weight of the best's NLL (default 1)"}
+    )
+
+    def loss_kwargs(self) -> dict[str, float]:
+        """Hyper-parameters set on the command line, named as the losses name them."""
+        named = {
+            "beta": self.beta,
+            "label_smoothing": self.label_smoothing,
+            "alpha": self.rdpo_alpha,
+            "gamma": self.simpo_gamma,
+            "nll_weight": self.cpo_nll_weight,
+            "lam": self.orpo_lambda,
+            "sft_weight": self.rrhf_sft_weight,
+        }
+        return {key: value for key, value in named.items() if value is not None}

@@ -1,0 +1,170 @@
+"""The training loop: steps, clipping, progress, checkpoints; it knows no method.
+
+A recipe hands it a `step(batch) -> (loss, metrics)` callable and a function giving
+each epoch's batches; the loop owns the optimiser steps, the progress bar and the
+checkpoint in OUT/checkpoint/state.pt that `--resume` continues from.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+ProgressCallback = Callable[[float, str, dict[str, float]], None]
+StepFn = Callable[[Any], tuple[torch.Tensor, dict[str, float]]]
+EpochBatches = Callable[[int], Sequence[Any]]  # epoch -> that epoch's batches
+CHECKPOINT_FILE = "state.pt"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How long to train and where to checkpoint."""
+
+    epochs: int
+    max_grad_norm: float = 1.0  # 0 turns clipping off
+    checkpoint_dir: Path | None = None
+    checkpoint_every: int = 100
+    resume: bool = False
+    desc: str = "train"  # progress bar label
+
+
+@dataclass
+class LoopState:
+    """What a checkpoint restores besides the weights: the step and the history."""
+
+    step: int = 0
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def train_loop(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    batches: EpochBatches,
+    step: StepFn,
+    settings: LoopSettings,
+    progress_callback: ProgressCallback | None = None,
+) -> LoopState:
+    """Run `step` over every epoch's batches; returns the step count and history."""
+    state = LoopState()
+    if settings.resume:
+        state = load_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler)
+    total = settings.epochs * len(batches(0))
+    model.train()
+    bar = tqdm(total=total, initial=state.step, desc=settings.desc, mininterval=1.0)
+    for batch in _remaining(batches, settings.epochs, state.step):
+        metrics = _optimise(model, optimizer, scheduler, step, batch, settings)
+        state.step += 1
+        state.history.append({"step": float(state.step), **metrics})
+        bar.update()
+        bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
+        if progress_callback is not None:
+            progress_callback(state.step / total, f"step {state.step}/{total}", metrics)
+        if settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
+            save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, state)
+    bar.close()
+    save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, state)
+    return state
+
+
+def _remaining(batches: EpochBatches, epochs: int, done: int) -> Iterator[Any]:
+    """The batches after the first `done` steps, epoch after epoch."""
+    per_epoch = len(batches(0))
+    for epoch in range(done // per_epoch if per_epoch else epochs, epochs):
+        skip = max(done - epoch * per_epoch, 0)
+        yield from list(batches(epoch))[skip:]
+
+
+def _optimise(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    step: StepFn,
+    batch: Any,
+    settings: LoopSettings,
+) -> dict[str, float]:
+    """One forward/backward/update; returns the step's metrics with loss and lr."""
+    loss, metrics = step(batch)
+    if not math.isfinite(loss.item()):
+        raise FloatingPointError(f"loss became {loss.item()} at this step")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if settings.max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(_trainable(model), settings.max_grad_norm)
+    optimizer.step()
+    scheduler.step()
+    return {"loss": loss.item(), "lr": float(scheduler.get_last_lr()[0]), **metrics}
+
+
+def _trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
+    """Parameters that receive gradients (all, or the LoRA adapters and head)."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def make_optimizer(
+    model: torch.nn.Module, *, lr: float, total_steps: int, warmup_fraction: float
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW on the trainable parameters with linear warmup then linear decay."""
+    optimizer = torch.optim.AdamW(_trainable(model), lr=lr, weight_decay=0.0)
+    warmup = max(1, round(warmup_fraction * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        # Decay to 10% rather than 0 so a resumed, longer run still learns.
+        return max(0.1, 1.0 - (step - warmup) / max(1, total_steps - warmup))
+
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def save_checkpoint(
+    folder: Path | None,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    state: LoopState,
+) -> None:
+    """Write trainable weights, optimiser, scheduler, step and history atomically."""
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    payload = {
+        # Frozen weights are the starting model's; only what trains needs saving.
+        "model": {k: v for k, v in model.state_dict().items() if k in trainable},
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "step": state.step,
+        "history": state.history,
+    }
+    tmp = folder / f".{CHECKPOINT_FILE}.tmp-{os.getpid()}"
+    torch.save(payload, tmp)
+    os.replace(tmp, folder / CHECKPOINT_FILE)
+
+
+def load_checkpoint(
+    folder: Path | None,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> LoopState:
+    """Restore a checkpoint into the objects; a fresh state when there is none."""
+    path = folder / CHECKPOINT_FILE if folder is not None else None
+    if path is None or not path.is_file():
+        log.warning("no checkpoint at %s; starting from step 0", path)
+        return LoopState()
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(payload["model"], strict=False)
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    return LoopState(payload["step"], payload["history"])

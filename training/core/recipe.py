@@ -1,0 +1,131 @@
+"""Pieces every training recipe shares: setup, the loop call, and writing results.
+
+A recipe is setup -> train -> save -> cleanup (torchtune); these helpers keep the
+reward, DPO and SFT recipes to their method-specific parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from peft import PeftModel
+
+from training.core.groups import Group, epoch_batches
+from training.core.loop import (
+    LoopSettings,
+    LoopState,
+    ProgressCallback,
+    StepFn,
+    make_optimizer,
+    train_loop,
+)
+from training.core.models import RANKWISE_CONFIG_FILE, pick_device
+from training.core.plots import plot_loss_curve
+from training.core.train_config import TrainConfig
+
+EVAL_BATCH = 16  # groups per no-grad batch when evaluating or scoring a data set
+CHECKPOINT_DIR = "checkpoint"
+METRICS_FILE = "metrics.json"
+LOSS_CURVE_FILE = "loss_curve.png"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where the trained model went and what was measured."""
+
+    out: Path
+    metrics: dict[str, Any]
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python and torch (all devices) so a run repeats."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' picks CUDA when present; anything else is a torch device string."""
+    return pick_device() if name == "auto" else torch.device(name)
+
+
+def checkpoint_dir(config: TrainConfig) -> Path:
+    """OUT/checkpoint, where the loop's state and the run's config are kept."""
+    return Path(config.out) / CHECKPOINT_DIR
+
+
+def write_config(config: TrainConfig) -> None:
+    """Save the config beside the checkpoint, so a checkpoint says how it was made."""
+    folder = checkpoint_dir(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
+    (folder / RANKWISE_CONFIG_FILE).write_text(text + "\n")
+
+
+def run_training(
+    model: torch.nn.Module,
+    groups: Sequence[Group],
+    step: StepFn,
+    config: TrainConfig,
+    *,
+    pad_token_id: int,
+    progress_callback: ProgressCallback | None = None,
+) -> LoopState:
+    """Optimise `step` over shuffled batches of `groups` as `config` says."""
+    write_config(config)
+    batches = epoch_batches(
+        groups, config.batch_size, pad_token_id=pad_token_id, seed=config.seed
+    )
+    total = config.epochs * len(batches(0))
+    optimizer, scheduler = make_optimizer(
+        model, lr=config.lr, total_steps=total, warmup_fraction=config.warmup_fraction
+    )
+    settings = LoopSettings(
+        epochs=config.epochs,
+        max_grad_norm=config.max_grad_norm,
+        checkpoint_dir=checkpoint_dir(config),
+        checkpoint_every=config.checkpoint_every,
+        resume=config.resume,
+        desc=type(config).__name__.removesuffix("Config").lower(),
+    )
+    return train_loop(
+        model, optimizer, scheduler, batches, step, settings, progress_callback
+    )
+
+
+def write_results(
+    config: TrainConfig, metrics: dict[str, Any], state: LoopState
+) -> TrainResult:
+    """Write metrics.json and loss_curve.png into OUT; the TrainResult for them."""
+    out = Path(config.out)
+    metrics = {**metrics, "steps": state.step}
+    if state.history:
+        metrics["final_train_loss"] = state.history[-1]["loss"]
+    text = json.dumps(metrics, indent=2, sort_keys=True)
+    (out / METRICS_FILE).write_text(text + "\n")
+    title = f"{type(config).__name__.removesuffix('Config')} loss"
+    plot_loss_curve(state.history, out / LOSS_CURVE_FILE, title=title)
+    return TrainResult(out, metrics)
+
+
+def merged(model: Any) -> Any:
+    """The plain model with LoRA adapters merged in (unchanged if not LoRA)."""
+    return model.merge_and_unload() if isinstance(model, PeftModel) else model
+
+
+def model_device(model: Any) -> torch.device:
+    """The device of the model's first parameter."""
+    return next(model.parameters()).device
+
+
+def mean_metrics(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Average each metric over the rows (e.g. evaluation batches)."""
+    if not rows:
+        return {}
+    return {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}

@@ -1,0 +1,72 @@
+"""Fields every training method shares; each method's config dataclass extends it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from training.core.models import LoraSettings
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Data, model, output, optimisation and checkpointing settings of any trainer."""
+
+    # --- what to learn from and where to write it
+    data: str = field(
+        default="",
+        metadata={
+            "help": "training data: a .jsonl or .parquet file or a datasets folder",
+            "required": True,
+        },
+    )
+    model: str | None = field(
+        default=None,
+        metadata={"help": "model folder or hub id; omitted: the embedded tiny model"},
+    )
+    out: str = field(
+        default="runs/latest",
+        metadata={"help": "output folder: model, metrics.json, loss_curve.png"},
+    )
+    # --- optimisation: a few epochs, because preference sets are small
+    epochs: int = field(default=3, metadata={"help": "passes over the training data"})
+    batch_size: int = field(
+        default=8, metadata={"help": "prompts (rankings, pairs or demos) per step"}
+    )
+    lr: float = field(default=1e-5, metadata={"help": "peak AdamW learning rate"})
+    warmup_fraction: float = field(
+        default=0.1,
+        metadata={"help": "share of steps spent warming the learning rate up"},
+    )
+    max_grad_norm: float = field(
+        default=1.0, metadata={"help": "clip the gradient norm to this (0: no clip)"}
+    )
+    max_length: int = field(
+        default=256, metadata={"help": "prompt + completion tokens kept per sequence"}
+    )
+    seed: int = field(
+        default=0, metadata={"help": "seed for the split, shuffling and init"}
+    )
+    # --- LoRA: off, full fine-tuning is affordable on the models we train by default
+    lora: bool = field(
+        default=False, metadata={"help": "train LoRA adapters instead of all weights"}
+    )
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scale numerator"})
+    # --- evaluation and checkpoints
+    eval_fraction: float = field(
+        default=0.1, metadata={"help": "share of prompts held out for evaluation"}
+    )
+    checkpoint_every: int = field(
+        default=100, metadata={"help": "steps between checkpoints in OUT/checkpoint"}
+    )
+    resume: bool = field(
+        default=False,
+        metadata={"help": "continue from OUT/checkpoint when there is one"},
+    )
+    device: str = field(
+        default="auto", metadata={"help": "auto (CUDA if present), cpu or cuda[:N]"}
+    )
+
+    def lora_settings(self) -> LoraSettings | None:
+        """The LoRA settings when --lora is on, else None."""
+        return LoraSettings(r=self.lora_r, alpha=self.lora_alpha) if self.lora else None
