@@ -100,6 +100,8 @@ def reward_step(model: Any, config: RewardConfig, device: torch.device) -> StepF
     def step(batch: GroupBatch) -> tuple[torch.Tensor, dict[str, float]]:
         batch = batch.to(device)
         scores = ranking_scores(model, batch)  # (N, K)
+        # The loss averages rankings equally: it takes no per-ranking weights, so a
+        # ranking's `weight` field does not count here (it does in DPO).
         loss = kwise_bradley_terry_loss(
             scores,
             batch.ranks,
