@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from training.core.batching import collate, encode_prompt_completion
+from training.core.batching import Text, collate, encode_prompt_completion
 from training.core.data import (
     DataError,
     PairExample,
@@ -36,7 +36,7 @@ RANKINGS = [
 ]
 
 
-def _logp(model: Any, tokenizer: Any, prompt: str, completion: str) -> torch.Tensor:
+def _logp(model: Any, tokenizer: Any, prompt: Text, completion: Text) -> torch.Tensor:
     """Summed completion log-prob of one sequence, forwarded on its own."""
     ids, mask = encode_prompt_completion(tokenizer, prompt, completion, max_length=64)
     batch = collate([(ids, mask)], pad_token_id=tokenizer.pad_token_id)

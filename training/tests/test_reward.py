@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from training.core.batching import collate, encode_prompt_completion
+from training.core.batching import Text, collate, encode_prompt_completion
 from training.core.data import RankingExample, load_rankings, rankings_to_pairs
 from training.core.groups import collate_groups, encode_rankings, split_groups
 from training.core.models import load_reward_model, read_extra, reward_scores
@@ -27,7 +27,7 @@ RANKINGS = [
 ]
 
 
-def _single_score(model: Any, tokenizer: Any, prompt: str, completion: str) -> Any:
+def _single_score(model: Any, tokenizer: Any, prompt: Text, completion: Text) -> Any:
     """Reward of one sequence, forwarded on its own (no batching, no padding)."""
     ids, mask = encode_prompt_completion(tokenizer, prompt, completion, max_length=64)
     batch = collate([(ids, mask)], pad_token_id=tokenizer.pad_token_id)
