@@ -123,3 +123,19 @@ def test_ppo_ptx_adds_pretraining_nll(tiny_model_dir: Path, tmp_path: Path) -> N
     history = train_ppo(config, reward_fn=space_reward).metrics["history"]
     assert len(history) == 2
     assert all(row["ptx_loss"] > 0 for row in history)
+
+
+def test_ppo_scores_with_a_reward_model_folder(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    # The tiny causal LM loads as a reward model with a fresh (random) score head.
+    config = _config(
+        write_prompts(tmp_path, 2),
+        tiny_model_dir,
+        tmp_path / "out",
+        reward_model=str(tiny_model_dir),
+        batch_size=2,
+        epochs=1,
+    )
+    history = train_ppo(config).metrics["history"]
+    assert len(history) == 1 and history[0]["reward"] != 0.0
