@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HOME", "/tmp/hfhome")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars would only add noise
 
+import argparse  # noqa: E402
 import copy  # noqa: E402
 import logging  # noqa: E402
 import random  # noqa: E402
@@ -57,48 +58,32 @@ LR = 1e-5  # speed does not depend on it; the same value for both trainers
 MAX_GRAD_NORM = 1.0  # rankwise's default clipping, set on TRL as well
 WARMUP_FRACTION = 0.1  # rankwise's default schedule shape, set on TRL as well
 
-WORDS = tuple(
-    [
-        "the",
-        "model",
-        "answers",
-        "questions",
-        "about",
-        "reward",
-        "training",
-        "data",
-        "rankings",
-        "with",
-        "short",
-        "clear",
-        "helpful",
-        "honest",
-        "sentences",
-        "and",
-        "explains",
-        "each",
-        "step",
-        "of",
-        "the",
-        "method",
-        "in",
-        "plain",
-        "words",
-        "so",
-        "readers",
-        "can",
-        "follow",
-        "the",
-        "idea",
-        "from",
-        "start",
-        "to",
-        "end",
-        "without",
-        "extra",
-        "help",
-    ]
+_WORD_TEXT = (
+    "the model answers questions about reward training data rankings with short "
+    "clear helpful honest sentences and explains each step of the method in plain "
+    "words so readers can follow the idea from start to end without extra help"
 )
+WORDS = tuple(_WORD_TEXT.split())
+
+
+def add_run_args(parser: argparse.ArgumentParser, *, steps: int) -> None:
+    """Options both benchmarks take: timed steps, repeats, model size, threads."""
+    parser.add_argument("--steps", type=int, default=steps, help="timed steps a run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per trainer")
+    parser.add_argument(
+        "--model-size", choices=sorted(MODEL_SHAPES), default="tiny", help="model"
+    )
+    # One thread by default: on a shared machine a second OpenMP thread whose core
+    # is busy stalls every parallel region (50x slower steps seen), which swamps
+    # the ratio. Pass the core count on an idle machine.
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+
+
+def setup_run(args: argparse.Namespace) -> None:
+    """Quiet the libraries, fix the thread count and the seed."""
+    quiet()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
 
 
 def quiet() -> None:

@@ -42,10 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ks", type=int, nargs="+", default=[4, 9])
     parser.add_argument("--rankings", type=int, default=64, help="rankings per K")
     parser.add_argument("--batch", type=int, default=8, help="rankings per step")
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per run")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per trainer")
-    parser.add_argument("--model-size", choices=sorted(common.MODEL_SHAPES))
-    parser.set_defaults(model_size="tiny")
+    common.add_run_args(parser, steps=6)
     return parser.parse_args()
 
 
@@ -196,8 +193,7 @@ def bench_k(k: int, init: Any, tokenizer: Any, args: argparse.Namespace) -> list
 def main() -> None:
     """Run every K and print the table."""
     args = parse_args()
-    common.quiet()
-    torch.manual_seed(0)
+    common.setup_run(args)
     with tempfile.TemporaryDirectory() as root:
         folder = common.build_model(args.model_size, Path(root))
         init, tokenizer = load_reward_model(folder, device=CPU)  # one random head
