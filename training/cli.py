@@ -16,23 +16,32 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from training.core.best_of_n import run_best_of_n, train_raft
+from training.core.best_of_n_config import BestOfNConfig, RAFTConfig
 from training.core.candidates import generate_candidates
 from training.core.data import DataError
 from training.core.dpo import train_dpo
 from training.core.dpo_config import DPOConfig
 from training.core.generate_config import GenerateConfig
 from training.core.models import ModelError
+from training.core.ppo import train_ppo
+from training.core.ppo_config import PPOConfig
 from training.core.reward import train_reward
 from training.core.reward_config import RewardConfig
+from training.core.rloo import train_rloo
+from training.core.rloo_config import RLOOConfig
 from training.core.sft import train_sft
 from training.core.sft_config import SFTConfig
 
 # The one place to register a command: name -> (config dataclass, function(config)).
-# PPO, RLOO, best-of-N and RAFT each add one line here.
 COMMANDS: dict[str, tuple[type, Callable[..., Any]]] = {
     "sft": (SFTConfig, train_sft),
     "reward": (RewardConfig, train_reward),
     "dpo": (DPOConfig, train_dpo),
+    "ppo": (PPOConfig, train_ppo),
+    "rloo": (RLOOConfig, train_rloo),
+    "bon": (BestOfNConfig, run_best_of_n),
+    "raft": (RAFTConfig, train_raft),
     "generate": (GenerateConfig, generate_candidates),
 }
 EXIT_BAD_INPUT = 2  # argparse's own code for a bad command line
@@ -56,7 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     """One sub-command per entry of COMMANDS, its options from its config's fields."""
     parser = argparse.ArgumentParser(
         prog="python -m training",
-        description="rankwise trainer: reward models, DPO family, SFT, generation.",
+        description=(
+            "rankwise trainer: reward models, DPO family, PPO, RLOO, best-of-N, "
+            "RAFT, SFT, generation."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, (config_class, run) in COMMANDS.items():

@@ -49,6 +49,9 @@ def test_help_runs_as_a_module() -> None:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert set(cli.COMMANDS) == {
+        "sft", "reward", "dpo", "ppo", "rloo", "bon", "raft", "generate"
+    }  # fmt: skip
     for command in cli.COMMANDS:
         assert command in done.stdout
 
@@ -131,3 +134,23 @@ def test_generate_writes_k_completions_per_prompt(
         assert len(record["completions"]) == len(record["n_tokens"]) == 2
         assert all(0 < n <= 4 for n in record["n_tokens"])
         assert all(lp <= 0 for lp in record["logprobs"])
+
+
+def test_ppo_from_the_command_line_scores_with_a_reward_model_folder(
+    tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    rankings = synthetic_rankings(24, k=3, seed=0)
+    data = tmp_path / "rankings.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rankings))
+    assert cli.main(_reward_args(data, tiny_model_dir, tmp_path / "rm")) == 0
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(
+        "".join(json.dumps({"prompt": r["prompt"]}) + "\n" for r in rankings[:4])
+    )
+    ppo_args = ["ppo", "--data", str(prompts), "--model", str(tiny_model_dir)]
+    ppo_args += ["--reward-model", str(tmp_path / "rm"), "--out", str(tmp_path / "ppo")]
+    ppo_args += ["--epochs", "1", "--batch-size", "2", "--max-new-tokens", "4"]
+    assert cli.main(ppo_args) == 0
+    metrics = json.loads((tmp_path / "ppo" / "metrics.json").read_text())
+    assert metrics["steps"] == 2
+    assert (tmp_path / "ppo" / "reward_vs_kl.png").exists()
