@@ -42,6 +42,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--ks", type=int, nargs="+", default=[4, 9])
     parser.add_argument("--rankings", type=int, default=64, help="rankings per K")
     parser.add_argument("--batch", type=int, default=8, help="rankings per step")
+    parser.add_argument(
+        "--trl-one-batch",
+        action="store_true",
+        help="TRL forwards a step's 2*C(K,2) sequences at once (default: it "
+        "accumulates K-1 micro-batches of rankwise's batch shape)",
+    )
     common.add_run_args(parser, steps=6)
     return parser.parse_args()
 
@@ -61,15 +67,15 @@ def trl_trainer(
     data: Dataset,
     *,
     out: Path,
-    pairs_per_step: int,
+    micro_batch: tuple[int, int],
     total_steps: int,
     clock: common.StepClock | None = None,
 ) -> RewardTrainer:
     """TRL's RewardTrainer on the expanded pairs, settings matched to rankwise."""
+    pairs, accumulation = micro_batch
     args = TRLRewardConfig(
-        **common.trl_common_args(
-            out, batch_size=pairs_per_step, total_steps=total_steps
-        ),
+        **common.trl_common_args(out, batch_size=pairs, total_steps=total_steps),
+        gradient_accumulation_steps=accumulation,
         center_rewards_coefficient=CENTER,
         max_length=MAX_LENGTH,
     )
@@ -78,6 +84,16 @@ def trl_trainer(
     )
     common.attach_clock(trainer, clock)
     return trainer
+
+
+def trl_micro_batch(args: argparse.Namespace, k: int) -> tuple[int, int]:
+    """(pairs per TRL forward, micro-batches per step); C(K,2)*batch pairs a step."""
+    pairs = args.batch * math.comb(k, 2)
+    if args.trl_one_batch or (args.batch * k) % 2:
+        return pairs, 1
+    # batch*K/2 pairs are batch*K sequences, the shape of rankwise's forward, and
+    # K-1 of them make the step's batch*C(K,2) pairs.
+    return args.batch * k // 2, k - 1
 
 
 def tokens_match(trainer: RewardTrainer, data: Dataset, tokenizer: Any) -> bool:
@@ -140,7 +156,7 @@ def time_trl(
             tokenizer,
             data,
             out=Path(out),
-            pairs_per_step=args.batch * math.comb(k, 2),
+            micro_batch=trl_micro_batch(args, k),
             total_steps=common.WARMUP_STEPS + args.steps,
             clock=clock,
         )
@@ -160,7 +176,7 @@ def bench_k(k: int, init: Any, tokenizer: Any, args: argparse.Namespace) -> list
             tokenizer,
             data,
             out=Path(out),
-            pairs_per_step=pairs_per_step,
+            micro_batch=trl_micro_batch(args, k),
             total_steps=1,
         )
         same_ids = tokens_match(check, data, tokenizer)
@@ -181,7 +197,7 @@ def bench_k(k: int, init: Any, tokenizer: Any, args: argparse.Namespace) -> list
     return [
         k,
         pairs_per_step,
-        f"{args.batch * k} / {2 * pairs_per_step}",
+        f"{args.batch * k} / {2 * pairs_per_step} in {trl_micro_batch(args, k)[1]}",
         ours_cps,
         trl_cps,
         ratio,
@@ -208,7 +224,7 @@ def main() -> None:
         [
             "K",
             "comparisons/step",
-            "sequences/step (rankwise / TRL)",
+            "sequences/step (rankwise / TRL in n forwards)",
             "rankwise cmp/s",
             "TRL cmp/s",
             "ratio",
