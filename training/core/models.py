@@ -247,15 +247,10 @@ def load_policy(
     lora: LoraSettings | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal LM and its tokenizer (None: the embedded default)."""
-    name = resolve_model(name_or_path)
-    tokenizer = load_tokenizer(name)
-    device = device or pick_device()
-    model = _from_pretrained(
-        AutoModelForCausalLM, name, dtype=dtype or pick_dtype(device)
+    model, tokenizer = _load_with_tokenizer(
+        AutoModelForCausalLM, name_or_path, device=device, dtype=dtype
     )
-    model.config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.to(device)
     if lora is not None:
         model = apply_lora(model, lora, task_type="CAUSAL_LM")
     return model, tokenizer
@@ -269,19 +264,38 @@ def load_reward_model(
     lora: LoraSettings | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a one-output sequence classifier; from a causal LM the head is random."""
+    model, tokenizer = _load_with_tokenizer(
+        AutoModelForSequenceClassification,
+        name_or_path,
+        device=device,
+        dtype=dtype,
+        num_labels=1,
+    )
+    if lora is not None:
+        model = apply_lora(model, lora, task_type="SEQ_CLS")
+    return model, tokenizer
+
+
+def _load_with_tokenizer(
+    auto_class: Any,
+    name_or_path: str | Path | None,
+    *,
+    device: torch.device | None,
+    dtype: torch.dtype | None,
+    **kwargs: Any,
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The model on its device, its config's pad id taken from the tokenizer."""
     name = resolve_model(name_or_path)
     tokenizer = load_tokenizer(name)
     device = device or pick_device()
     model = _from_pretrained(
-        AutoModelForSequenceClassification,
+        auto_class,
         name,
-        num_labels=1,
         pad_token_id=tokenizer.pad_token_id,
         dtype=dtype or pick_dtype(device),
+        **kwargs,
     )
     model.to(device)
-    if lora is not None:
-        model = apply_lora(model, lora, task_type="SEQ_CLS")
     return model, tokenizer
 
 
