@@ -141,6 +141,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 RANKWISE_POLICY_MODEL = os.environ.get("RANKWISE_POLICY_MODEL", "")
 RANKWISE_MODELS_DIR = Path(os.environ.get("RANKWISE_MODELS_DIR", VAR_DIR / "models"))
+# A training job beats every few seconds; one silent for this long is marked failed
+# (its worker died), so a killed worker never leaves a run "running" for ever.
+RANKWISE_RUN_HEARTBEAT_SECONDS = float(
+    os.environ.get("RANKWISE_RUN_HEARTBEAT_SECONDS", "5")
+)
+RANKWISE_RUN_STALE_AFTER_SECONDS = float(
+    os.environ.get("RANKWISE_RUN_STALE_AFTER_SECONDS", "60")
+)
+# Hard limit for one training or generation job on a worker.
+RANKWISE_JOB_TIME_LIMIT_SECONDS = int(
+    os.environ.get("RANKWISE_JOB_TIME_LIMIT_SECONDS", str(6 * 3600))
+)
 
 LOGGING = {
     "version": 1,
