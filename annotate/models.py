@@ -213,7 +213,12 @@ class Assignment(models.Model):
         SKIPPED = "skipped", "Skipped"
 
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="assignments",
+        null=True,
+        blank=True,
+        help_text="Empty for judgements imported from a dataset: no person made them.",
     )
     prompt = models.ForeignKey(
         Prompt, on_delete=models.CASCADE, related_name="assignments"
@@ -239,7 +244,8 @@ class Assignment(models.Model):
         indexes = [models.Index(fields=["annotator", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.annotator} on prompt {self.prompt_id} ({self.status})"
+        judge = self.annotator or "import"
+        return f"{judge} on prompt {self.prompt_id} ({self.status})"
 
     @property
     def project(self) -> Project:
@@ -264,6 +270,11 @@ class Annotation(models.Model):
     notes = models.TextField(blank=True)
     source = models.CharField(
         max_length=16, choices=Source.choices, default=Source.HUMAN
+    )
+    import_source = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="For imported annotations: the format, file and row it came from.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
