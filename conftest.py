@@ -12,6 +12,9 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", str(Path(__file__).parent / "var" / "test-hf-home"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# Round fixtures (a ranked project, in-process job queue) serve tests/ and training/.
+pytest_plugins = ["training.tests.fixtures_rounds"]
+
 
 @pytest.fixture
 def lead(django_user_model):

@@ -88,7 +88,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
     hints = typing.get_type_hints(config_class)
     for field in dataclasses.fields(config_class):
         option = "--" + field.name.replace("_", "-")
-        kind = _unwrap_optional(hints[field.name])
+        kind = unwrap_optional(hints[field.name])
         help_text = field.metadata.get("help", "")
         if kind is bool:
             parser.add_argument(
@@ -107,7 +107,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
         )
 
 
-def _unwrap_optional(annotation: Any) -> Any:
+def unwrap_optional(annotation: Any) -> Any:
     """`X | None` -> X; anything else unchanged."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is (
         typing.Union

@@ -29,6 +29,14 @@ class Batch:
             self.completion_mask.to(device),
         )
 
+    def rows(self, index: slice) -> Batch:
+        """The rows `index` of the batch."""
+        return Batch(
+            self.input_ids[index],
+            self.attention_mask[index],
+            self.completion_mask[index],
+        )
+
     def __len__(self) -> int:
         return self.input_ids.shape[0]
 

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,18 +50,111 @@ def sequence_logprobs(
 ) -> LogprobSums:
     """Summed completion log-probs (B,) and completion token counts (B,)."""
     step = chunk_size or len(batch)
-    sums = []
     # Rows in chunks bound the peak (rows, T, V) logits tensor on long vocabularies.
-    for start in range(0, len(batch), step):
-        rows = slice(start, start + step)
-        chunk = Batch(
-            batch.input_ids[rows],
-            batch.attention_mask[rows],
-            batch.completion_mask[rows],
-        )
-        logprobs, mask = completion_token_logprobs(model, chunk)
-        sums.append((logprobs * mask).sum(-1))  # (rows,)
+    sums = [
+        _summed_logprobs(model, batch.rows(slice(start, start + step)))
+        for start in range(0, len(batch), step)
+    ]
     return torch.cat(sums), completion_targets(batch).sum(-1)
+
+
+def _summed_logprobs(model: Any, batch: Batch) -> torch.Tensor:
+    """(B,) summed completion log-probs; rows that share a prompt forward it once."""
+    shared = share_prompts(batch) if _caches_whole_prompts(model) else None
+    if shared is None:
+        logprobs, mask = completion_token_logprobs(model, batch)  # (B, T-1) each
+        return (logprobs * mask).sum(-1)  # (B,)
+    return shared_prompt_logprobs(model, shared)
+
+
+@dataclass(frozen=True)
+class SharedPrompts:
+    """A batch cut where each prompt's last token starts: distinct prefixes once.
+
+    A row's log-probs need its prompt only as context, so the prompt minus its last
+    token (the prefix) runs once per distinct prompt and the rows continue from its
+    KV cache. The suffix (last prompt token + completion) yields every logit scored.
+    """
+
+    prefix_ids: torch.Tensor  # (U, P) distinct prefixes, right-padded
+    prefix_mask: torch.Tensor  # (U, P) 1 on real prefix tokens
+    prefix_of_row: torch.Tensor  # (B,) which prefix each row continues
+    suffix_ids: torch.Tensor  # (B, S) right-padded suffixes
+    suffix_mask: torch.Tensor  # (B, S) 1 on real suffix tokens
+    suffix_targets: torch.Tensor  # (B, S) 1 on completion tokens
+    suffix_start: torch.Tensor  # (B,) position of each suffix's first token
+
+
+def share_prompts(batch: Batch) -> SharedPrompts | None:
+    """The batch as distinct prefixes + suffixes, or None when no prompt repeats."""
+    real = batch.attention_mask.bool()  # (B, T)
+    first = real.long().argmax(-1)  # (B,) first real column, for either padding side
+    lengths = real.sum(-1)  # (B,)
+    prompt = ((batch.completion_mask.cumsum(-1) == 0) & real).sum(-1)  # (B,)
+    cut = (prompt - 1).clamp(min=0)  # (B,) prefix length: the prompt but its last
+    width = int(cut.max())
+    if width == 0:
+        return None
+    keys = _columns(batch.input_ids, first, width)  # (B, P)
+    keys = keys.masked_fill(_arange(width, keys) >= cut[:, None], -1)  # (B, P)
+    distinct, prefix_of_row = torch.unique(keys, dim=0, return_inverse=True)
+    if len(distinct) == len(batch):
+        return None
+    span = int((lengths - cut).max())
+    suffix_mask = _arange(span, keys) < (lengths - cut)[:, None]  # (B, S)
+    return SharedPrompts(
+        prefix_ids=distinct.clamp(min=0),  # (U, P): any valid id under the mask
+        prefix_mask=(distinct >= 0).long(),  # (U, P)
+        prefix_of_row=prefix_of_row,  # (B,)
+        suffix_ids=_columns(batch.input_ids, first + cut, span),  # (B, S)
+        suffix_mask=suffix_mask.long(),  # (B, S)
+        suffix_targets=_columns(batch.completion_mask, first + cut, span)
+        * suffix_mask,  # (B, S)
+        suffix_start=cut,  # (B,)
+    )
+
+
+def shared_prompt_logprobs(model: Any, shared: SharedPrompts) -> torch.Tensor:
+    """(B,) summed completion log-probs: prefixes once, then every suffix on its KV."""
+    width, span = shared.prefix_ids.shape[1], shared.suffix_ids.shape[1]
+    # An empty prefix row must still attend to something, or attention gives NaN;
+    # its column stays masked for the suffix below.
+    attend = shared.prefix_mask.clone()
+    attend[:, 0] = 1  # (U, P)
+    cache = model(
+        input_ids=shared.prefix_ids,
+        attention_mask=attend,
+        position_ids=_arange(width, attend).expand_as(attend),  # (U, P)
+        use_cache=True,
+        logits_to_keep=1,  # the prefix's logits score nothing
+    ).past_key_values
+    cache.reorder_cache(shared.prefix_of_row)  # (U, ...) -> (B, ...) per layer
+    rows = shared.prefix_of_row
+    logits = model(
+        input_ids=shared.suffix_ids,
+        attention_mask=torch.cat([shared.prefix_mask[rows], shared.suffix_mask], 1),
+        position_ids=shared.suffix_start[:, None] + _arange(span, rows),  # (B, S)
+        past_key_values=cache,
+        use_cache=True,
+    ).logits  # (B, S, V)
+    logprobs = token_logprobs(logits, shared.suffix_ids)  # (B, S-1)
+    return (logprobs * shared.suffix_targets[:, 1:]).sum(-1)  # (B,)
+
+
+def _caches_whole_prompts(model: Any) -> bool:
+    """False for sliding-window attention, whose cache drops a long prefix's start."""
+    return not getattr(getattr(model, "config", None), "sliding_window", None)
+
+
+def _columns(values: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
+    """values[b, start[b] : start[b] + width], clamped at the end: (B, T) -> (B, W)."""
+    index = start[:, None] + _arange(width, values)  # (B, W)
+    return values.gather(1, index.clamp(max=values.shape[1] - 1))  # (B, W)
+
+
+def _arange(n: int, like: torch.Tensor) -> torch.Tensor:
+    """0..n-1 as a (1, n) row on `like`'s device."""
+    return torch.arange(n, device=like.device)[None]  # (1, n)
 
 
 @torch.no_grad()

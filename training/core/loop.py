@@ -168,3 +168,14 @@ def load_checkpoint(
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
     return LoopState(payload["step"], payload["history"])
+
+
+def checkpoint_step(folder: Path) -> int | None:
+    """The step a checkpoint in `folder` was taken at, None when there is none."""
+    path = folder / CHECKPOINT_FILE
+    if not path.is_file():
+        return None
+    # mmap: only the step is read, not every tensor of the optimiser state.
+    return int(
+        torch.load(path, map_location="cpu", weights_only=False, mmap=True)["step"]
+    )

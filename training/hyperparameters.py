@@ -1,0 +1,124 @@
+"""A round's tunable settings, read from the trainer's config dataclasses.
+
+The command line (`python -m training`) and the launch form show the same fields with
+the same defaults and help: both are generated from the dataclasses, so a new trainer
+option appears in both without a second list to keep in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from training.cli import COMMANDS, unwrap_optional
+from training.core.generate_config import GenerateConfig
+from training.core.reward_config import RewardConfig
+
+# Filled in by the round itself (paths, models, devices), so never set by hand.
+SET_BY_THE_ROUND = frozenset(
+    {"data", "model", "out", "device", "resume", "ref_model", "reward_model"}
+)
+GENERATION_FIELDS = ("k", "temperature", "top_p", "max_new_tokens")
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One tunable field: its name, Python type, default, help, and None allowed."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    optional: bool
+    choices: tuple[str, ...] = ()
+
+
+class SettingsError(ValueError):
+    """Bad settings; `errors` maps each offending field to what was expected."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+def policy_config_class(algorithm: str) -> type:
+    """The config dataclass of a round algorithm (dpo, ppo, rloo, bon, raft)."""
+    return COMMANDS[algorithm][0]
+
+
+def hyperparameters(
+    config_class: type, only: tuple[str, ...] = ()
+) -> list[Hyperparameter]:
+    """The tunable fields of a config dataclass, in declaration order."""
+    hints = typing.get_type_hints(config_class)
+    fields = []
+    for field in dataclasses.fields(config_class):
+        if field.name in SET_BY_THE_ROUND or (only and field.name not in only):
+            continue
+        kind = unwrap_optional(hints[field.name])
+        if kind not in (int, float, bool, str):
+            continue
+        fields.append(
+            Hyperparameter(
+                field.name,
+                kind,
+                field.default,
+                field.metadata.get("help", ""),
+                optional=kind is not hints[field.name],
+                choices=tuple(field.metadata.get("choices") or ()),
+            )
+        )
+    return fields
+
+
+def reward_hyperparameters() -> list[Hyperparameter]:
+    return hyperparameters(RewardConfig)
+
+
+def generation_hyperparameters() -> list[Hyperparameter]:
+    return hyperparameters(GenerateConfig, only=GENERATION_FIELDS)
+
+
+def validate_settings(
+    config_class: type, settings: Mapping[str, Any], *, prefix: str
+) -> dict[str, Any]:
+    """The settings checked against the dataclass: known names, right types.
+
+    Raises SettingsError naming each bad field as `prefix.name`; nothing is coerced
+    silently except int → float.
+    """
+    known = {h.name: h for h in hyperparameters(config_class)}
+    if config_class is GenerateConfig:
+        known = {h.name: h for h in generation_hyperparameters()}
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for name, value in settings.items():
+        spec = known.get(name)
+        if spec is None:
+            errors[f"{prefix}.{name}"] = (
+                f"unknown setting; expected one of {', '.join(sorted(known))}"
+            )
+        elif value is None and spec.optional:
+            clean[name] = None
+        elif spec.type is float and type(value) in (int, float):
+            clean[name] = float(value)
+        elif spec.choices and value not in spec.choices:
+            errors[f"{prefix}.{name}"] = (
+                f"{value!r} is not one of {', '.join(spec.choices)}"
+            )
+        elif type(value) is spec.type:
+            clean[name] = value
+        else:
+            errors[f"{prefix}.{name}"] = f"{value!r} is not a {spec.type.__name__}" + (
+                " (or empty)" if spec.optional else ""
+            )
+    if errors:
+        raise SettingsError(errors)
+    try:
+        config_class(**clean)
+    except (TypeError, ValueError) as err:
+        raise SettingsError({prefix: str(err)}) from err
+    return clean

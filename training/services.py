@@ -1,0 +1,470 @@
+"""Rounds: launch, cancel, relaunch, job hand-offs, promotion; all writes go here.
+
+Views, admin actions, API endpoints, commands and Celery tasks call these and hold no
+logic of their own. Every write is one transaction; jobs are queued on commit, so a
+rolled-back launch never leaves a message on the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from annotate.models import Annotation, Comparison, Project, Prompt
+from annotate.services import prompt_create
+from training.core.generate_config import GenerateConfig
+from training.core.reward_config import RewardConfig
+from training.hyperparameters import (
+    SettingsError,
+    policy_config_class,
+    validate_settings,
+)
+from training.jobs import stale_before
+from training.models import (
+    DataSnapshot,
+    ModelVersion,
+    Promotion,
+    Round,
+    TrainingRun,
+)
+from training.rounds import (
+    ACTIVE_STATES,
+    JOB_OF_STATE,
+    STATE_OF_JOB,
+    IllegalTransition,
+    check_transition,
+    next_state,
+)
+
+log = logging.getLogger(__name__)
+
+# Below this the reward model has nothing to hold out and nothing to learn from.
+MIN_RANKINGS = 4
+MIN_COMPARISONS = 10
+JOB_TASK = "training.run_job"
+JOB_QUEUE = "gpu"
+
+
+class LaunchRefused(ValueError):
+    """The round cannot start; `reasons` maps each field to why."""
+
+    def __init__(self, reasons: Mapping[str, str]):
+        self.reasons = dict(reasons)
+        super().__init__(" ".join(self.reasons.values()))
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """What a lead chooses when launching a round (defaults everywhere else)."""
+
+    algorithm: str = Round.Algorithm.DPO
+    policy_settings: Mapping[str, Any] = field(default_factory=dict)
+    reward_settings: Mapping[str, Any] = field(default_factory=dict)
+    generation_settings: Mapping[str, Any] = field(default_factory=dict)
+    prompt_ids: Sequence[int] | None = None  # None: every prompt with no outputs yet
+    new_prompts: Sequence[str] = ()
+    base_policy: ModelVersion | None = None
+
+
+def dispatch_job(run_id: int) -> None:
+    """Put a job on the `gpu` queue (by task name: services never import tasks)."""
+    result = current_app.send_task(JOB_TASK, args=[run_id], queue=JOB_QUEUE)
+    TrainingRun.objects.filter(pk=run_id).update(task_id=result.id or "")
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def rankings_for_training(project: Project) -> Any:
+    """Annotations that are rankings: not skipped, with at least one judgement."""
+    return (
+        Annotation.objects.filter(assignment__prompt__project=project, skipped=False)
+        .filter(judgements__isnull=False)
+        .distinct()
+        .order_by("id")
+    )
+
+
+def launch_blockers(project: Project) -> dict[str, str]:
+    """Why a round cannot be launched now (empty when it can)."""
+    reasons: dict[str, str] = {}
+    active = Round.objects.filter(project=project, state__in=ACTIVE_STATES).first()
+    if active is not None:
+        reasons["round"] = (
+            f"Round {active.number} is still {active.get_state_display().lower()}; "
+            "wait for it to finish or cancel it."
+        )
+    ids = list(rankings_for_training(project).values_list("id", flat=True))
+    comparisons = Comparison.objects.filter(annotation_id__in=ids, is_tie=False)
+    n_comparisons = comparisons.count()
+    if len(ids) < MIN_RANKINGS or n_comparisons < MIN_COMPARISONS:
+        reasons["data"] = (
+            f"Not enough data: {len(ids)} rankings and {n_comparisons} comparisons; "
+            f"a round needs at least {MIN_RANKINGS} rankings and "
+            f"{MIN_COMPARISONS} comparisons."
+        )
+    return reasons
+
+
+def fresh_prompts(project: Project) -> Any:
+    """Prompts with no outputs yet: where the next round's candidates go."""
+    return Prompt.objects.filter(project=project, candidates__isnull=True).order_by(
+        "id"
+    )
+
+
+def current_policy(project: Project) -> ModelVersion | None:
+    """The policy the next round starts from: the latest promoted or produced."""
+    promotion = Promotion.objects.filter(project=project).order_by("-id").first()
+    finished = (
+        Round.objects.filter(project=project, state=Round.State.DONE)
+        .exclude(policy=None)
+        .order_by("-finished_at")
+        .first()
+    )
+    if promotion is None:
+        return finished.policy if finished is not None else None
+    if finished is not None and finished.finished_at is not None:
+        newer = finished.finished_at > promotion.created_at
+        return finished.policy if newer else promotion.model_version
+    return promotion.model_version
+
+
+def project_folder(project: Project) -> Path:
+    return Path(settings.RANKWISE_MODELS_DIR) / "projects" / project.slug
+
+
+def tiny_base_path(project: Project) -> Path:
+    """Where the embedded tiny model of a project is built (tokenizer on its text)."""
+    return project_folder(project) / "base-tiny"
+
+
+def round_folder(round_: Round) -> Path:
+    return project_folder(round_.project) / f"round-{round_.number}"
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def base_policy_version(project: Project) -> ModelVersion:
+    """The project's starting policy: RANKWISE_POLICY_MODEL, else the tiny model."""
+    path = settings.RANKWISE_POLICY_MODEL or str(tiny_base_path(project))
+    name = "base: " + (settings.RANKWISE_POLICY_MODEL or "embedded tiny model")
+    version, _ = ModelVersion.objects.get_or_create(
+        project=project,
+        kind=ModelVersion.Kind.POLICY,
+        path=path,
+        round=None,
+        defaults={"name": name},
+    )
+    return version
+
+
+@transaction.atomic
+def round_launch(
+    *, project: Project, request: LaunchRequest, launched_by: User | None = None
+) -> Round:
+    """Freeze the data, create the round and queue its first job; or LaunchRefused."""
+    Project.objects.select_for_update().get(pk=project.pk)
+    reasons = launch_blockers(project)
+    settings_by_group = _validated_settings(request, project, reasons)
+    if request.algorithm not in Round.Algorithm.values:
+        reasons["algorithm"] = (
+            f"Unknown algorithm {request.algorithm!r}; expected one of "
+            f"{', '.join(Round.Algorithm.values)}."
+        )
+    if request.base_policy is not None and (
+        request.base_policy.project_id != project.pk
+        or request.base_policy.kind != ModelVersion.Kind.POLICY
+    ):
+        reasons["base_policy"] = "The base policy must be a policy of this project."
+    prompt_ids = _next_prompts(project, request, reasons)
+    if reasons:
+        raise LaunchRefused(reasons)
+    annotation_ids = list(rankings_for_training(project).values_list("id", flat=True))
+    snapshot = DataSnapshot.objects.create(
+        project=project,
+        annotation_ids=annotation_ids,
+        ranking_count=len(annotation_ids),
+        comparison_count=Comparison.objects.filter(
+            annotation_id__in=annotation_ids, is_tie=False
+        ).count(),
+        path="",
+    )
+    number = (project.rounds.aggregate(n=Max("number"))["n"] or 0) + 1
+    round_ = Round.objects.create(
+        project=project,
+        number=number,
+        algorithm=request.algorithm,
+        base_policy=request.base_policy
+        or current_policy(project)
+        or base_policy_version(project),
+        snapshot=snapshot,
+        prompt_ids=prompt_ids,
+        launched_by=launched_by,
+        **settings_by_group,
+    )
+    snapshot.path = str(round_folder(round_) / "data" / "rankings.jsonl")
+    snapshot.save(update_fields=["path"])
+    _move(round_, Round.State.TRAINING_REWARD)
+    return round_
+
+
+@transaction.atomic
+def round_cancel(*, round_: Round) -> Round:
+    """Stop a round: at once when no job runs, else at the job's next step."""
+    round_ = Round.objects.select_for_update().get(pk=round_.pk)
+    if round_.state not in ACTIVE_STATES and round_.state != Round.State.FAILED:
+        raise IllegalTransition(
+            f"Round {round_.number} is {round_.state}; there is nothing to cancel."
+        )
+    round_.cancel_requested = True
+    round_.save(update_fields=["cancel_requested"])
+    if not round_.runs.filter(status=TrainingRun.Status.RUNNING).exists():
+        round_.runs.filter(status=TrainingRun.Status.QUEUED).update(
+            status=TrainingRun.Status.CANCELLED,
+            finished_at=timezone.now(),
+            error="Cancelled before it started.",
+        )
+        _move(round_, Round.State.CANCELLED)
+    return round_
+
+
+@transaction.atomic
+def round_relaunch(*, round_: Round) -> Round:
+    """Resume a failed round at the step that failed, from its last checkpoint."""
+    runs_reap_stale()
+    round_ = Round.objects.select_for_update().get(pk=round_.pk)
+    if round_.state != Round.State.FAILED:
+        raise IllegalTransition(
+            f"Only a failed round can be relaunched; round {round_.number} is "
+            f"{round_.state}."
+        )
+    other = (
+        Round.objects.filter(project=round_.project, state__in=ACTIVE_STATES)
+        .exclude(pk=round_.pk)
+        .first()
+    )
+    if other is not None:
+        raise IllegalTransition(
+            f"Round {other.number} is running; relaunch when it has finished."
+        )
+    round_.error = ""
+    round_.cancel_requested = False
+    round_.save(update_fields=["error", "cancel_requested"])
+    _move(round_, round_.failed_state)
+    return round_
+
+
+@transaction.atomic
+def job_finished(
+    run: TrainingRun,
+    status: str,
+    *,
+    error: str = "",
+    result: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a job's end and move its round on (next job, done, failed, cancelled).
+
+    Does nothing when the run is no longer running: a job reaped as stale that later
+    finishes cannot overwrite the verdict.
+    """
+    run = TrainingRun.objects.select_for_update().get(pk=run.pk)
+    round_ = Round.objects.select_for_update().get(pk=run.round_id)
+    if run.status != TrainingRun.Status.RUNNING:
+        return
+    run.status = status
+    run.finished_at = timezone.now()
+    run.error = error
+    run.result = dict(result or {})
+    if status == TrainingRun.Status.SUCCEEDED:
+        run.progress = 1.0
+    run.save()
+    if round_.state != STATE_OF_JOB[run.kind]:
+        log.warning("run %s finished but its round is %s", run.pk, round_.state)
+        return
+    if status == TrainingRun.Status.SUCCEEDED:
+        _move(round_, next_state(round_.state))
+    elif status == TrainingRun.Status.CANCELLED:
+        _move(round_, Round.State.CANCELLED)
+    else:
+        round_.failed_state = round_.state
+        round_.error = error.splitlines()[0] if error else "The job failed."
+        round_.save(update_fields=["failed_state", "error"])
+        _move(round_, Round.State.FAILED)
+
+
+def runs_reap_stale() -> int:
+    """Mark running jobs whose heartbeat went silent as failed; how many were."""
+    reaped = 0
+    for run in TrainingRun.objects.filter(
+        status=TrainingRun.Status.RUNNING, heartbeat_at__lt=stale_before()
+    ):
+        with transaction.atomic():
+            locked = TrainingRun.objects.select_for_update().get(pk=run.pk)
+            beat = locked.heartbeat_at
+            if locked.status != TrainingRun.Status.RUNNING or beat is None:
+                continue
+            if beat >= stale_before():
+                continue  # it beat again meanwhile
+            silent = (timezone.now() - beat).total_seconds()
+            job_finished(
+                locked,
+                TrainingRun.Status.FAILED,
+                error=(
+                    f"Worker {locked.worker or '?'} stopped responding: no heartbeat "
+                    f"for {silent:.0f} s (since {beat:%H:%M:%S} UTC). Relaunch the "
+                    "round to resume from its last checkpoint."
+                ),
+            )
+            reaped += 1
+    return reaped
+
+
+def runs_fail_for_worker(worker: str) -> int:
+    """A restarted worker's unfinished jobs died with its previous process."""
+    reaped = 0
+    for run in TrainingRun.objects.filter(
+        status=TrainingRun.Status.RUNNING, worker=worker
+    ):
+        job_finished(
+            run,
+            TrainingRun.Status.FAILED,
+            error=(
+                f"Worker {worker} restarted while this job ran. Relaunch the round "
+                "to resume from its last checkpoint."
+            ),
+        )
+        reaped += 1
+    return reaped
+
+
+@transaction.atomic
+def model_version_promote(
+    *, version: ModelVersion, promoted_by: User | None = None, reason: str = ""
+) -> Promotion:
+    """Make `version` the policy the next round starts from."""
+    if version.kind != ModelVersion.Kind.POLICY:
+        raise ValueError(f"{version} is a reward model; only policies are promoted.")
+    return Promotion.objects.create(
+        project=version.project,
+        model_version=version,
+        promoted_by=promoted_by,
+        reason=reason[:200],
+    )
+
+
+@transaction.atomic
+def model_version_rollback(
+    *, project: Project, promoted_by: User | None = None
+) -> Promotion:
+    """Go back to the policy the current one was trained from."""
+    current = current_policy(project)
+    if current is None or current.parent is None:
+        raise ValueError(
+            f"Project {project.slug} has no earlier policy to roll back to."
+        )
+    return model_version_promote(
+        version=current.parent,
+        promoted_by=promoted_by,
+        reason=f"rollback from {current.name}",
+    )
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _move(round_: Round, target: str) -> None:
+    """Change state (checked), stamping the end or queueing the state's job."""
+    check_transition(round_.state, target, failed_state=round_.failed_state)
+    round_.state = target
+    if target in (Round.State.DONE, Round.State.CANCELLED):
+        round_.finished_at = timezone.now()
+    round_.save(update_fields=["state", "finished_at"])
+    job = JOB_OF_STATE.get(target)
+    if job is not None:
+        _queue_job(round_, job)
+
+
+def _queue_job(round_: Round, kind: str) -> TrainingRun:
+    last = round_.runs.filter(kind=kind).aggregate(n=Max("attempt"))["n"] or 0
+    run = TrainingRun.objects.create(
+        round=round_,
+        kind=kind,
+        attempt=last + 1,
+        out_dir=str(round_folder(round_) / kind),
+    )
+    transaction.on_commit(lambda: dispatch_job(run.pk))
+    return run
+
+
+def _validated_settings(
+    request: LaunchRequest, project: Project, reasons: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    groups = {
+        "reward_settings": (RewardConfig, request.reward_settings),
+        "generation_settings": (GenerateConfig, request.generation_settings),
+    }
+    if request.algorithm in Round.Algorithm.values:
+        groups["policy_settings"] = (
+            policy_config_class(request.algorithm),
+            request.policy_settings,
+        )
+    clean: dict[str, dict[str, Any]] = {}
+    for prefix, (config_class, values) in groups.items():
+        try:
+            clean[prefix] = validate_settings(config_class, values, prefix=prefix)
+        except SettingsError as err:
+            reasons.update(err.errors)
+    k = clean.get("generation_settings", {}).get("k", default_k(project))
+    if not project.min_k <= k <= project.max_k:
+        reasons["generation_settings.k"] = (
+            f"K={k} is outside this project's range {project.min_k}–{project.max_k}."
+        )
+    clean.setdefault("generation_settings", {})["k"] = k
+    return clean
+
+
+def default_k(project: Project) -> int:
+    """Four outputs per prompt where the project allows it."""
+    return min(max(4, project.min_k), project.max_k)
+
+
+def _next_prompts(
+    project: Project, request: LaunchRequest, reasons: dict[str, str]
+) -> list[int]:
+    new_ids = [
+        prompt_create(project=project, text=text.strip())[0].pk
+        for text in request.new_prompts
+        if text.strip()
+    ]
+    if request.prompt_ids is None:
+        ids = set(fresh_prompts(project).values_list("id", flat=True))
+    else:
+        chosen = set(request.prompt_ids)
+        usable = set(
+            fresh_prompts(project).filter(id__in=chosen).values_list("id", flat=True)
+        )
+        if chosen - usable:
+            reasons["prompts"] = (
+                f"Prompts {sorted(chosen - usable)} are not prompts of this project "
+                "without outputs; the next round's candidates need fresh prompts."
+            )
+        ids = usable | set(new_ids)
+    if not ids and "prompts" not in reasons:
+        reasons["prompts"] = (
+            "No prompts for the next round: add new prompts or import prompts "
+            "without outputs."
+        )
+    return sorted(ids)
