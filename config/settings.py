@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "annotate",
     "training",
 ]
@@ -113,9 +115,25 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "annotate.api.pagination.ApiPagination",
+    "DEFAULT_SCHEMA_CLASS": "annotate.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "annotate.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "rankwise API",
+    "DESCRIPTION": "Projects, prompts, outputs, tasks and judgements of rankwise. "
+    "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token/) or a "
+    'browser session. Errors answer {"errors": {field: why}}.',
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components: ids and timestamps are never sent.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
 }
 
 # Celery: the filesystem broker needs no server; one folder is both inbox and outbox.

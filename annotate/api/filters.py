@@ -1,0 +1,98 @@
+"""Query-string filters of the list endpoints, validated like request bodies.
+
+Each view names a serializer whose fields are its filters; a field's `source` is the
+ORM lookup it applies, so `?project=3` becomes `.filter(prompt__project_id=3)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.filters import BaseFilterBackend
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from annotate.models import Assignment
+
+# Primary keys are 64-bit; larger numbers can only be typos and would overflow SQL.
+MAX_ID = 2**63 - 1
+
+
+def id_filter(lookup: str, what: str) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        source=lookup, required=False, min_value=1, max_value=MAX_ID, help_text=what
+    )
+
+
+def annotator_filter(lookup: str) -> serializers.CharField:
+    return serializers.CharField(
+        source=lookup, required=False, help_text="The annotator's username."
+    )
+
+
+class PromptFilters(serializers.Serializer):
+    project = id_filter("project_id", "Only prompts of this project id.")
+
+
+class CandidateFilters(serializers.Serializer):
+    project = id_filter("prompt__project_id", "Only outputs of this project id.")
+    prompt = id_filter("prompt_id", "Only outputs of this prompt id.")
+
+
+class AssignmentFilters(serializers.Serializer):
+    project = id_filter("prompt__project_id", "Only tasks of this project id.")
+    annotator = annotator_filter("annotator__username")
+    status = serializers.ChoiceField(
+        Assignment.Status.choices, required=False, help_text="Only tasks in this state."
+    )
+
+
+class AnnotationFilters(serializers.Serializer):
+    project = id_filter("assignment__prompt__project_id", "Only this project id.")
+    annotator = annotator_filter("assignment__annotator__username")
+    status = serializers.ChoiceField(
+        [Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED],
+        source="assignment__status",
+        required=False,
+        help_text="Submitted judgements or skips.",
+    )
+
+
+class ComparisonFilters(serializers.Serializer):
+    project = id_filter(
+        "annotation__assignment__prompt__project_id", "Only this project id."
+    )
+    annotator = annotator_filter("annotation__assignment__annotator__username")
+    annotation = id_filter("annotation_id", "Only pairs of this annotation id.")
+
+
+def _parameter(name: str, field: serializers.Field) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if isinstance(field, serializers.IntegerField):
+        schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    elif isinstance(field, serializers.ChoiceField):
+        schema["enum"] = list(field.choices)
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": str(field.help_text or ""),
+        "schema": schema,
+    }
+
+
+class QueryFilterBackend(BaseFilterBackend):
+    """Applies the view's `filter_serializer`; a bad value answers 400 naming it."""
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet, view: APIView
+    ) -> QuerySet:
+        filters = view.filter_serializer(data=request.query_params)  # type: ignore[attr-defined]
+        filters.is_valid(raise_exception=True)
+        return queryset.filter(**filters.validated_data)
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        filters = view.filter_serializer()  # type: ignore[attr-defined]
+        return [_parameter(name, field) for name, field in filters.fields.items()]

@@ -1,0 +1,379 @@
+"""Request and response bodies of the REST API.
+
+Request serializers only validate shapes and resolve ids among the objects the caller
+may name; the writes themselves are annotate.services' functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from django.contrib.auth.models import User
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotate.api.filters import MAX_ID
+from annotate.api.permissions import member_projects
+from annotate.models import (
+    K_MIN,
+    LIKERT_MAX,
+    LIKERT_MIN,
+    Annotation,
+    Assignment,
+    Candidate,
+    Comparison,
+    Judgement,
+    Project,
+    Prompt,
+)
+from annotate.serializers import SubmissionSerializer
+
+MAX_BULK_ROWS = 1000
+MESSAGE_ROLES = ["system", "user", "assistant"]
+
+
+def _request_user(serializer: serializers.Field) -> User:
+    return serializer.context["request"].user
+
+
+def _led(serializer: serializers.Field, project_id: int) -> bool:
+    """Whether the caller leads this project; staff lead every one, even new ones."""
+    return (
+        _request_user(serializer).is_staff
+        or project_id in serializer.context["led_project_ids"]
+    )
+
+
+class ScopedIdField(serializers.PrimaryKeyRelatedField):
+    """The id of an object among those the caller may name; others do not exist."""
+
+    default_error_messages = {
+        "does_not_exist": "No {model} {pk_value} among those you may use.",
+        "incorrect_type": "Expected a {model} id (a whole number), got {data_type}.",
+    }
+
+    def __init__(self, scope: Callable[[User], QuerySet], **kwargs: Any):
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        return self.scope(_request_user(self))
+
+    def to_internal_value(self, data: Any) -> Model:
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self._refuse("incorrect_type", data_type=type(data).__name__)
+        found = None
+        if str(data).isdigit() and 1 <= int(data) <= MAX_ID:
+            found = self.get_queryset().filter(pk=int(data)).first()
+        if found is None:
+            self._refuse("does_not_exist", pk_value=data)
+        return found
+
+    def _refuse(self, code: str, **values: object) -> NoReturn:
+        model = self.queryset.model._meta.verbose_name
+        message = self.error_messages[code].format(model=model, **values)
+        raise serializers.ValidationError(message, code=code)
+
+
+def _plain_json_errors(value: Any, path: str = "") -> list[str]:
+    """Paths in a JSON value to strings a database refuses (NUL, lone surrogates)."""
+    if isinstance(value, dict):
+        return [
+            error
+            for key, item in value.items()
+            for error in _plain_json_errors(key, path)
+            + _plain_json_errors(item, f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(value, list):
+        return [
+            error
+            for index, item in enumerate(value)
+            for error in _plain_json_errors(
+                item, f"{path}.{index}" if path else str(index)
+            )
+        ]
+    if isinstance(value, str) and (
+        "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    ):
+        return [path or "the top level"]
+    return []
+
+
+class PlainJsonObjectField(serializers.DictField):
+    """A JSON object whose strings a database can store."""
+
+    def to_internal_value(self, data: Any) -> dict:
+        value = super().to_internal_value(data)
+        bad = _plain_json_errors(value)
+        if bad:
+            raise serializers.ValidationError(
+                f"Null characters or lone surrogates are not allowed (at {bad[0]})."
+            )
+        return value
+
+
+class FlagSerializer(serializers.Serializer):
+    key = serializers.SlugField(max_length=50)
+    label = serializers.CharField(max_length=200)
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    likert_labels = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        min_length=LIKERT_MAX - LIKERT_MIN + 1,
+        max_length=LIKERT_MAX - LIKERT_MIN + 1,
+        required=False,
+        help_text="Seven labels, for ratings 1 (worst) to 7 (best).",
+    )
+    flags = serializers.ListField(
+        child=FlagSerializer(), required=False, help_text="The flag checklist."
+    )
+    your_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "instructions",
+            "min_k",
+            "max_k",
+            "likert_labels",
+            "flags",
+            "allow_ties",
+            "keep_ties",
+            "annotations_per_prompt",
+            "created_at",
+            "your_role",
+        ]
+
+    @extend_schema_field(serializers.ChoiceField(["lead", "annotator"]))
+    def get_your_role(self, project: Project) -> str:
+        return "lead" if _led(self, project.pk) else "annotator"
+
+    def validate_flags(self, flags: list[dict[str, str]]) -> list[dict[str, str]]:
+        keys = [flag["key"] for flag in flags]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise serializers.ValidationError(
+                f"Flag keys must be unique; repeated: {', '.join(repeated)}."
+            )
+        return flags
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = self.instance
+        min_k = attrs.get("min_k", current.min_k if current else K_MIN)
+        max_k = attrs.get("max_k", current.max_k if current else min_k)
+        if min_k > max_k:
+            raise serializers.ValidationError(
+                {"max_k": f"Must be at least min_k ({min_k}), got {max_k}."}
+            )
+        return attrs
+
+
+class MessageSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(MESSAGE_ROLES)
+    content = serializers.CharField()
+
+
+class PromptSerializer(serializers.ModelSerializer):
+    messages = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        read_only=True,
+        help_text='Chat turns [{"role": …, "content": …}], or empty.',
+    )
+
+    class Meta:
+        model = Prompt
+        fields = ["id", "project", "text", "messages", "metadata", "created_at"]
+
+
+class PromptCreatedSerializer(PromptSerializer):
+    created = serializers.SerializerMethodField(
+        help_text="False where the same prompt already existed."
+    )
+
+    class Meta(PromptSerializer.Meta):
+        fields = [*PromptSerializer.Meta.fields, "created"]
+
+    def get_created(self, prompt: Prompt) -> bool:
+        return prompt.pk in self.context["created_ids"]
+
+
+class PromptCreateSerializer(serializers.Serializer):
+    project = ScopedIdField(
+        member_projects,
+        queryset=Project.objects.all(),
+    )
+    text = serializers.CharField(required=False, allow_blank=True, default="")
+    messages = MessageSerializer(many=True, required=False, default=list)
+    metadata = PlainJsonObjectField(required=False, default=dict)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["text"].strip() and not attrs["messages"]:
+            raise serializers.ValidationError(
+                {"text": "Give the prompt's text or its chat messages."}
+            )
+        return attrs
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The model or source that produced it; null for annotators, "
+        "from whom model identity is hidden.",
+    )
+    generation_settings = serializers.JSONField(
+        read_only=True, allow_null=True, help_text="Null for annotators."
+    )
+
+    class Meta:
+        model = Candidate
+        fields = ["id", "prompt", "text", "source", "generation_settings", "created_at"]
+
+    def to_representation(self, candidate: Candidate) -> dict[str, Any]:
+        data = super().to_representation(candidate)
+        if not _led(self, candidate.prompt.project_id):
+            data["source"] = data["generation_settings"] = None
+        return data
+
+
+class CandidateCreatedSerializer(CandidateSerializer):
+    created = serializers.SerializerMethodField(
+        help_text="False where the same output already existed."
+    )
+
+    class Meta(CandidateSerializer.Meta):
+        fields = [*CandidateSerializer.Meta.fields, "created"]
+
+    def get_created(self, candidate: Candidate) -> bool:
+        return candidate.pk in self.context["created_ids"]
+
+
+class CandidateCreateSerializer(serializers.Serializer):
+    prompt = ScopedIdField(
+        lambda user: Prompt.objects.filter(project__in=member_projects(user)),
+        queryset=Prompt.objects.all(),
+    )
+    text = serializers.CharField()
+    source = serializers.CharField(
+        max_length=200, help_text="The model version or source that produced it."
+    )
+    generation_settings = PlainJsonObjectField(required=False, default=dict)
+
+
+class OutputSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField()
+    letter = serializers.CharField(help_text="A, B, C… as this annotator sees it.")
+    text = serializers.CharField()
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(source="prompt.project_id", read_only=True)
+    prompt = PromptSerializer(read_only=True)
+    outputs = serializers.SerializerMethodField(
+        help_text="The outputs in this annotator's shuffled display order."
+    )
+    annotator = serializers.CharField(source="annotator.username", read_only=True)
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "project",
+            "prompt",
+            "outputs",
+            "annotator",
+            "status",
+            "created_at",
+            "completed_at",
+            "time_spent_ms",
+        ]
+
+    @extend_schema_field(OutputSerializer(many=True))
+    def get_outputs(self, assignment: Assignment) -> list[dict[str, Any]]:
+        texts = {c.pk: c.text for c in assignment.prompt.candidates.all()}
+        return [
+            {"candidate": cid, "letter": chr(ord("A") + i), "text": texts.get(cid, "")}
+            for i, cid in enumerate(assignment.display_order)
+        ]
+
+
+class AssignmentNextSerializer(serializers.Serializer):
+    project = ScopedIdField(
+        member_projects,
+        queryset=Project.objects.all(),
+        help_text="The project to take a task from.",
+    )
+
+
+class JudgementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Judgement
+        fields = ["candidate", "rank", "likert", "flags"]
+
+
+class AnnotationSerializer(serializers.ModelSerializer):
+    project = serializers.IntegerField(
+        source="assignment.prompt.project_id", read_only=True
+    )
+    prompt = serializers.IntegerField(source="assignment.prompt_id", read_only=True)
+    annotator = serializers.CharField(
+        source="assignment.annotator.username", read_only=True
+    )
+    judgements = JudgementSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Annotation
+        fields = [
+            "id",
+            "assignment",
+            "project",
+            "prompt",
+            "annotator",
+            "client_id",
+            "skipped",
+            "skip_reason",
+            "notes",
+            "source",
+            "created_at",
+            "judgements",
+        ]
+
+
+class AnnotationSubmitSerializer(SubmissionSerializer):
+    assignment = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="Your open assignment's id."
+    )
+    # A positive 32-bit integer is what every database's column holds.
+    time_spent_ms = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
+    )
+
+
+class ComparisonSerializer(serializers.ModelSerializer):
+    prompt = serializers.IntegerField(
+        source="annotation.assignment.prompt_id", read_only=True
+    )
+    annotator = serializers.CharField(
+        source="annotation.assignment.annotator.username", read_only=True
+    )
+
+    class Meta:
+        model = Comparison
+        fields = [
+            "id",
+            "annotation",
+            "prompt",
+            "annotator",
+            "chosen",
+            "rejected",
+            "is_tie",
+            "weight",
+            "rank_gap",
+            "likert_gap",
+        ]

@@ -1,0 +1,22 @@
+"""Routes of /api/v1/."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from annotate.api import views
+
+app_name = "api"
+
+router = DefaultRouter()
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("prompts", views.PromptViewSet, basename="prompt")
+router.register("candidates", views.CandidateViewSet, basename="candidate")
+router.register("assignments", views.AssignmentViewSet, basename="assignment")
+router.register("annotations", views.AnnotationViewSet, basename="annotation")
+router.register("comparisons", views.ComparisonViewSet, basename="comparison")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="token"),
+    *router.urls,
+]

@@ -1,0 +1,320 @@
+"""REST API views. Thin: resolve what the caller may see, call one service, answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from annotate import selectors, services
+from annotate.api import filters, permissions
+from annotate.api import serializers as api_serializers
+from annotate.api.schema import ConflictSerializer
+from annotate.models import (
+    Annotation,
+    Assignment,
+    Candidate,
+    Comparison,
+    Project,
+    Prompt,
+)
+from annotate.serializers import SkipSerializer
+
+
+class ApiViewSet(viewsets.GenericViewSet):
+    """Shared plumbing: the caller, the projects they lead, ids checked before SQL."""
+
+    filter_backends = [filters.QueryFilterBackend]
+    model: type[Model]
+
+    def get_queryset(self) -> QuerySet:
+        # Schema generation asks with no user; an empty queryset gives the id's type.
+        if getattr(self, "swagger_fake_view", False):
+            return self.model._default_manager.none()
+        return self.visible_queryset()
+
+    def visible_queryset(self) -> QuerySet:
+        raise NotImplementedError
+
+    @property
+    def user(self) -> User:
+        assert isinstance(self.request.user, User)
+        return self.request.user
+
+    @cached_property
+    def led_project_ids(self) -> set[int]:
+        return set(permissions.led_project_ids(self.user))
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.request and self.request.user.is_authenticated:
+            context["led_project_ids"] = self.led_project_ids
+        return context
+
+    def get_object(self) -> Any:
+        raw = str(self.kwargs[self.lookup_field])
+        if not raw.isdigit() or not 1 <= int(raw) <= filters.MAX_ID:
+            name = self.model._meta.verbose_name
+            raise NotFound(f"No {name} {raw} among those you may see.")
+        return super().get_object()
+
+    def respond_to_write(
+        self, serializer_class: type[serializers.Serializer], obj: Model, created: bool
+    ) -> Response:
+        """201 with the object when the service stored it, 200 when it already was."""
+        body = serializer_class(obj, context=self.get_serializer_context()).data
+        return Response(body, status=201 if created else 200)
+
+    def bulk_create(
+        self,
+        rows: Iterable[dict[str, Any]],
+        create: Callable[[dict[str, Any]], tuple[Model, bool]],
+        response_serializer: type[serializers.Serializer],
+    ) -> Response:
+        """Create every row or none; 201 when anything is new, else 200."""
+        with transaction.atomic():
+            results = [create(row) for row in rows]
+        context = self.get_serializer_context()
+        context["created_ids"] = {obj.pk for obj, created in results if created}
+        body = response_serializer(
+            [obj for obj, _ in results], many=True, context=context
+        ).data
+        return Response(body, status=201 if context["created_ids"] else 200)
+
+    def validated_rows(self, serializer_class: type[serializers.Serializer]) -> list:
+        rows = serializer_class(
+            data=self.request.data,
+            many=True,
+            allow_empty=False,
+            max_length=api_serializers.MAX_BULK_ROWS,
+            context=self.get_serializer_context(),
+        )
+        rows.is_valid(raise_exception=True)
+        return rows.validated_data
+
+
+@extend_schema_view(
+    create=extend_schema(description="Staff only: create a project."),
+    update=extend_schema(description="Leads: change the project's settings."),
+    partial_update=extend_schema(description="Leads: change some settings."),
+)
+class ProjectViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    ApiViewSet,
+):
+    """Projects you belong to."""
+
+    model = Project
+    serializer_class = api_serializers.ProjectSerializer
+    filter_backends: list = []
+
+    def visible_queryset(self) -> QuerySet:
+        return selectors.project_list_for_user(user=self.user)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        if not self.user.is_staff:
+            raise PermissionDenied("Only staff create projects; ask an admin.")
+        serializer.save()
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        assert serializer.instance is not None
+        permissions.require_lead(
+            self.user, [serializer.instance.pk], "change its settings"
+        )
+        serializer.save()
+
+
+class PromptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Prompts: all of the projects you lead, those of your own tasks otherwise."""
+
+    model = Prompt
+    serializer_class = api_serializers.PromptSerializer
+    filter_serializer = filters.PromptFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return permissions.visible_prompts(self.user).order_by("id")
+
+    @extend_schema(
+        request=api_serializers.PromptCreateSerializer(many=True),
+        responses={
+            201: api_serializers.PromptCreatedSerializer(many=True),
+            200: api_serializers.PromptCreatedSerializer(many=True),
+        },
+        description="Leads: add prompts in bulk (all or none). A prompt that already "
+        "exists in its project is returned with created false.",
+    )
+    def create(self, request: Request) -> Response:
+        rows = self.validated_rows(api_serializers.PromptCreateSerializer)
+        permissions.require_lead(
+            self.user, {row["project"].pk for row in rows}, "add prompts"
+        )
+        return self.bulk_create(
+            rows,
+            lambda row: services.prompt_create(**row),
+            api_serializers.PromptCreatedSerializer,
+        )
+
+
+class CandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Model outputs; their source is shown to leads only."""
+
+    model = Candidate
+    serializer_class = api_serializers.CandidateSerializer
+    filter_serializer = filters.CandidateFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            permissions.visible_candidates(self.user)
+            .select_related("prompt")
+            .order_by("id")
+        )
+
+    @extend_schema(
+        request=api_serializers.CandidateCreateSerializer(many=True),
+        responses={
+            201: api_serializers.CandidateCreatedSerializer(many=True),
+            200: api_serializers.CandidateCreatedSerializer(many=True),
+        },
+        description="Leads: add outputs to prompts in bulk (all or none). The same "
+        "text from the same source is returned with created false.",
+    )
+    def create(self, request: Request) -> Response:
+        rows = self.validated_rows(api_serializers.CandidateCreateSerializer)
+        permissions.require_lead(
+            self.user, {row["prompt"].project_id for row in rows}, "add outputs"
+        )
+        return self.bulk_create(
+            rows,
+            lambda row: services.candidate_create(**row),
+            api_serializers.CandidateCreatedSerializer,
+        )
+
+
+class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Tasks: yours, and every task of the projects you lead."""
+
+    model = Assignment
+    serializer_class = api_serializers.AssignmentSerializer
+    filter_serializer = filters.AssignmentFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            permissions.visible_assignments(self.user)
+            .select_related("prompt", "annotator")
+            .prefetch_related("prompt__candidates")
+            .order_by("id")
+        )
+
+    @extend_schema(
+        request=api_serializers.AssignmentNextSerializer,
+        responses={
+            200: api_serializers.AssignmentSerializer,
+            204: OpenApiResponse(description="No task left for you in this project."),
+        },
+        description="Your open task in the project, or a new one; the same task "
+        "until you submit or skip it.",
+    )
+    @action(detail=False, methods=["post"])
+    def next(self, request: Request) -> Response:
+        body = api_serializers.AssignmentNextSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        assignment = services.assignment_next(
+            project=body.validated_data["project"], annotator=self.user
+        )
+        if assignment is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=assignment.pk)).data
+        )
+
+    @extend_schema(
+        request=SkipSerializer,
+        responses={
+            201: api_serializers.AnnotationSerializer,
+            200: api_serializers.AnnotationSerializer,
+        },
+        description="Skip your open task, saying why. Repeating the same client_id "
+        "returns the stored skip.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def skip(self, request: Request, pk: str) -> Response:
+        assignment: Assignment = self.get_object()
+        if assignment.annotator_id != self.user.pk:
+            raise PermissionDenied("Only the assigned annotator may skip a task.")
+        body = SkipSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        annotation, created = services.assignment_skip(
+            assignment_id=assignment.pk, annotator=self.user, **body.validated_data
+        )
+        return self.respond_to_write(
+            api_serializers.AnnotationSerializer, annotation, created
+        )
+
+
+class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Judgements: your own, and every one of the projects you lead."""
+
+    model = Annotation
+    serializer_class = api_serializers.AnnotationSerializer
+    filter_serializer = filters.AnnotationFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            permissions.visible_annotations(self.user)
+            .select_related("assignment__prompt", "assignment__annotator")
+            .prefetch_related("judgements")
+            .order_by("id")
+        )
+
+    @extend_schema(
+        request=api_serializers.AnnotationSubmitSerializer,
+        responses={
+            201: api_serializers.AnnotationSerializer,
+            200: api_serializers.AnnotationSerializer,
+            409: ConflictSerializer,
+        },
+        description="Submit the ranking, ratings and flags of your open task. A "
+        "repeat with the same client_id returns the stored annotation (200). 409 "
+        "when the ranking contradicts the ratings, until confirm_conflicts is true.",
+    )
+    def create(self, request: Request) -> Response:
+        body = api_serializers.AnnotationSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        annotation, created = services.annotation_submit(
+            assignment_id=body.validated_data["assignment"],
+            annotator=self.user,
+            submission=body.to_submission(),
+        )
+        return self.respond_to_write(
+            api_serializers.AnnotationSerializer, annotation, created
+        )
+
+
+class ComparisonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Pairs expanded from rankings: yours, and all of the projects you lead."""
+
+    model = Comparison
+    serializer_class = api_serializers.ComparisonSerializer
+    filter_serializer = filters.ComparisonFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            permissions.visible_comparisons(self.user)
+            .select_related("annotation__assignment__annotator")
+            .order_by("id")
+        )
