@@ -7,6 +7,7 @@ app_name = "annotate"
 urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.project_detail, name="project"),
+    path("p/<slug:slug>/export/", views.project_export, name="project_export"),
     path("p/<slug:slug>/label/", views.label_next, name="label"),
     path("p/<slug:slug>/task/<int:assignment_id>/", views.task, name="task"),
     path("p/<slug:slug>/task/<int:assignment_id>/submit/", views.submit, name="submit"),

@@ -10,13 +10,20 @@ import nh3
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
-from annotate import selectors, services
+from annotate import exporting, selectors, services
+from annotate.exporting.forms import ExportForm
 from annotate.models import Annotation, Assignment, Project
 from annotate.serializers import SkipSerializer, SubmissionSerializer
 
@@ -199,14 +206,44 @@ def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
     )
 
 
-@login_required
-def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def _lead_project(request: HttpRequest, slug: str) -> Project:
     project = _member_project(request, slug)
     if not selectors.user_is_lead(user=_user(request), project=project):
-        raise PermissionDenied("Only the project's leads see its figures.")
+        raise PermissionDenied("Only the project's leads see this page.")
+    return project
+
+
+@login_required
+def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    project = _lead_project(request, slug)
     context = {
         "project": project,
         "counts": selectors.project_counts(project=project),
         "instructions_html": _render_markdown(project.instructions),
     }
     return render(request, "annotate/project_detail.html", context)
+
+
+@login_required
+def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
+    """GET: the export form. POST: the export, streamed as a file download."""
+    project = _lead_project(request, slug)
+    form = ExportForm(request.POST or None, project=project)
+    if form.is_valid():
+        try:
+            download = exporting.export_download(
+                project=project, options=form.options(), file_type=form.download_type()
+            )
+        except exporting.ExportError as error:
+            form.add_error(None, str(error))
+        else:
+            response = StreamingHttpResponse(
+                download.chunks, content_type=download.content_type
+            )
+            response["Content-Disposition"] = (
+                f'attachment; filename="{download.filename}"'
+            )
+            return response
+    status = 400 if form.is_bound else 200
+    context = {"project": project, "form": form}
+    return render(request, "annotate/project_export.html", context, status=status)

@@ -1,0 +1,123 @@
+"""What an export writes: its format, style, filters, and the errors that refuse one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.db import models
+
+from annotate.models import LIKERT_MAX, LIKERT_MIN
+
+
+class ExportError(ValueError):
+    """An export that cannot run as asked; the message names the option and why."""
+
+
+class ExportFormat(models.TextChoices):
+    PAIRS = "pairs", "Pairs (TRL preference: prompt, chosen, rejected)"
+    UNPAIRED = "unpaired", "Unpaired (TRL KTO: prompt, completion, label)"
+    RANKINGS = "rankings", "Rankings (prompt, completions, ranks with ties)"
+    RATINGS = "ratings", "Ratings (one row per output: Likert and flags)"
+    RAW = "raw", "Raw (every annotation, skips included)"
+
+
+class Style(models.TextChoices):
+    STANDARD = "standard", "Standard (plain text)"
+    CONVERSATIONAL = "conversational", "Conversational (chat messages)"
+
+
+class SourceFilter(models.TextChoices):
+    ALL = "all", "Human and imported"
+    HUMAN = "human", "Human only"
+    IMPORTED = "imported", "Imported only"
+
+
+class TiePolicy(models.TextChoices):
+    DROP = "drop", "Drop: tied outputs give no pair"
+    KEEP = "keep", "Keep: one pair marked tie=true"
+    SPLIT = "split", "Split: both directions, half weight each"
+
+
+class FileType(models.TextChoices):
+    JSONL = "jsonl", "JSON lines (.jsonl)"
+    PARQUET = "parquet", "Parquet (.parquet)"
+    DATASETS = "datasets", "datasets folder (save_to_disk)"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """One export: format, style and filters. Defaults export everything judged."""
+
+    format: ExportFormat
+    style: Style = Style.STANDARD
+    source: SourceFilter = SourceFilter.ALL
+    annotators: tuple[str, ...] = field(default=())  # usernames; empty = everyone
+    rounds: tuple[int, ...] = field(default=())  # training round numbers; empty = all
+    min_agreement: float = 0.0  # see agreement.py for the definition
+    ties: TiePolicy = TiePolicy.DROP
+    exclude_flagged_chosen: bool = False
+    desirable_min_likert: int = 5  # unpaired: label true from this rating up
+    undesirable_max_likert: int = 3  # unpaired: label false up to this rating
+    test_fraction: float = 0.1  # datasets folders only: share of prompts in test
+    seed: int = 0  # which prompts land in test
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "annotators", tuple(self.annotators))
+        object.__setattr__(self, "rounds", tuple(self.rounds))
+        for name, choices in (
+            ("format", ExportFormat),
+            ("style", Style),
+            ("source", SourceFilter),
+            ("ties", TiePolicy),
+        ):
+            value = getattr(self, name)
+            if value not in choices.values:
+                raise ExportError(
+                    f"{name}: {value!r} is not one of {', '.join(choices.values)}"
+                )
+            object.__setattr__(self, name, choices(value))
+        self._check_fraction("min_agreement", self.min_agreement)
+        self._check_fraction("test_fraction", self.test_fraction)
+        if not (
+            LIKERT_MIN
+            <= self.undesirable_max_likert
+            < self.desirable_min_likert
+            <= LIKERT_MAX
+        ):
+            raise ExportError(
+                "undesirable_max_likert / desirable_min_likert: expected "
+                f"{LIKERT_MIN} <= undesirable max < desirable min <= {LIKERT_MAX}, "
+                f"got {self.undesirable_max_likert} and {self.desirable_min_likert}"
+            )
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> ExportOptions:
+        """Options from a form's or a command line's values; others are ignored."""
+        names = {option.name for option in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+    @staticmethod
+    def _check_fraction(name: str, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ExportError(f"{name}: {value} is outside 0 to 1")
+
+    def filters_summary(self) -> list[tuple[str, str]]:
+        """The options that select or shape rows, as the dataset card lists them."""
+        return [
+            ("source", str(self.source)),
+            # Counted, not named: the card must not undo the pseudonyms.
+            (
+                "annotators",
+                f"{len(self.annotators)} selected" if self.annotators else "all",
+            ),
+            ("rounds", ", ".join(map(str, self.rounds)) or "all"),
+            ("min_agreement", str(self.min_agreement)),
+            ("ties", str(self.ties)),
+            ("exclude_flagged_chosen", str(self.exclude_flagged_chosen)),
+            ("desirable_min_likert", str(self.desirable_min_likert)),
+            ("undesirable_max_likert", str(self.undesirable_max_likert)),
+            ("test_fraction", str(self.test_fraction)),
+            ("seed", str(self.seed)),
+        ]

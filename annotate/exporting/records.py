@@ -1,0 +1,262 @@
+"""Export records, one dict per row, built from prompt groups (no database).
+
+Field names follow TRL's dataset conventions (prompt/chosen/rejected,
+prompt/completion/label, prompt/completions/ranks); every row also carries ids for
+provenance. `schemas.py` gives the Parquet/Arrow type of each field.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from annotate.exporting.agreement import PromptAgreement
+from annotate.exporting.options import ExportFormat, ExportOptions, Style, TiePolicy
+from annotate.exporting.reading import JudgedAnnotation, JudgedOutput, PromptGroup
+from annotate.ranking import ExpandedPair, expand_ranking
+
+Record = dict[str, Any]
+Text = str | list[dict[str, str]]
+
+# Chat prompts in standard (plain-text) style use the HH-RLHF turn markers.
+STANDARD_ROLE_NAMES = {"user": "Human", "assistant": "Assistant"}
+
+
+@dataclass
+class ExportStats:
+    """What an export wrote and what its filters left out; feeds the dataset card."""
+
+    rows: Counter[str] = field(default_factory=Counter)  # per split
+    prompts: Counter[str] = field(default_factory=Counter)  # per split
+    annotations: int = 0
+    annotators: set[str] = field(default_factory=set)  # bounded by the user count
+    left_out: Counter[str] = field(default_factory=Counter)  # reason -> rows
+
+
+def render_prompt(text: str, messages: list[dict[str, str]], style: Style) -> Text:
+    """The prompt in the export style; chat turns flatten to HH-RLHF markers."""
+    if style == Style.CONVERSATIONAL:
+        return [dict(m) for m in messages] or [{"role": "user", "content": text}]
+    if text or not messages:
+        return text
+    turns = "".join(
+        f"\n\n{STANDARD_ROLE_NAMES.get(m['role'], m['role'].title())}: {m['content']}"
+        for m in messages
+    )
+    return f"{turns}\n\nAssistant:"
+
+
+def render_completion(text: str, style: Style) -> Text:
+    if style == Style.CONVERSATIONAL:
+        return [{"role": "assistant", "content": text}]
+    return text
+
+
+def group_records(
+    group: PromptGroup, options: ExportOptions, stats: ExportStats
+) -> Iterator[Record]:
+    """Every record of one prompt in the chosen format, filters applied."""
+    agreement = PromptAgreement([a.ranks for a in group.annotations])
+    prompt = render_prompt(group.text, group.messages, options.style)
+    for annotation in group.annotations:
+        stats.annotations += 1
+        if annotation.annotator is not None:
+            stats.annotators.add(annotation.annotator)
+        context = _Context(group, annotation, agreement, prompt, options, stats)
+        if options.format == ExportFormat.PAIRS:
+            yield from _pairs(context)
+        elif agreement.ranking(annotation.ranks) < options.min_agreement:
+            stats.left_out["annotation below min_agreement"] += 1
+        else:
+            yield from BUILDERS[options.format](context)
+
+
+@dataclass(frozen=True)
+class _Context:
+    group: PromptGroup
+    annotation: JudgedAnnotation
+    agreement: PromptAgreement
+    prompt: Text
+    options: ExportOptions
+    stats: ExportStats
+
+    def completion(self, output: JudgedOutput) -> Text:
+        return render_completion(output.text, self.options.style)
+
+    def ids(self) -> Record:
+        return {
+            "prompt_id": self.group.prompt_id,
+            "annotation_id": self.annotation.annotation_id,
+            "annotator": self.annotation.annotator,
+            "source": self.annotation.source,
+        }
+
+
+def _pairs(context: _Context) -> Iterator[Record]:
+    annotation, options = context.annotation, context.options
+    ranks = annotation.ranks
+    expanded = expand_ranking(
+        ranks, annotation.likert, keep_ties=options.ties != TiePolicy.DROP
+    )
+    if options.ties == TiePolicy.DROP:
+        tied = sum(a == b for a, b in combinations(ranks.values(), 2))
+        context.stats.left_out["tied pair (ties=drop)"] += tied
+    for pair in expanded:
+        agreement = context.agreement.pair(ranks, pair.chosen, pair.rejected)
+        if agreement < options.min_agreement:
+            context.stats.left_out["pair below min_agreement"] += 1
+            continue
+        for direction in _directions(pair, options.ties):
+            yield from _pair_record(context, direction, agreement)
+
+
+def _directions(pair: ExpandedPair, ties: TiePolicy) -> list[ExpandedPair]:
+    """The pair as exported: a split tie becomes both directions at half weight."""
+    if not (pair.is_tie and ties == TiePolicy.SPLIT):
+        return [pair]
+    half = pair.weight / 2
+    return [
+        ExpandedPair(pair.chosen, pair.rejected, True, half, 0, pair.likert_gap),
+        ExpandedPair(pair.rejected, pair.chosen, True, half, 0, -pair.likert_gap),
+    ]
+
+
+def _pair_record(
+    context: _Context, pair: ExpandedPair, agreement: float
+) -> Iterator[Record]:
+    outputs = {o.candidate_id: o for o in context.annotation.outputs}
+    chosen, rejected = outputs[pair.chosen], outputs[pair.rejected]
+    if context.options.exclude_flagged_chosen and chosen.flags:
+        context.stats.left_out["flagged output as chosen"] += 1
+        return
+    yield {
+        "prompt": context.prompt,
+        "chosen": context.completion(chosen),
+        "rejected": context.completion(rejected),
+        "margin": float(pair.rank_gap),
+        "weight": pair.weight,
+        "tie": pair.is_tie,
+        "rank_gap": pair.rank_gap,
+        "likert_gap": pair.likert_gap,
+        "agreement": agreement,
+        "judges": context.agreement.judges(pair.chosen, pair.rejected),
+        **context.ids(),
+        "chosen_id": chosen.candidate_id,
+        "rejected_id": rejected.candidate_id,
+        "chosen_model": chosen.model,
+        "rejected_model": rejected.model,
+        "chosen_round": chosen.round,
+        "rejected_round": rejected.round,
+    }
+
+
+def kto_label(output: JudgedOutput, options: ExportOptions) -> bool | None:
+    """Desirable (True), undesirable (False) or neutral (None, not exported).
+
+    A flagged output is undesirable whatever its rating.
+    """
+    if output.flags or output.likert <= options.undesirable_max_likert:
+        return False
+    if output.likert >= options.desirable_min_likert:
+        return True
+    return None
+
+
+def _unpaired(context: _Context) -> Iterator[Record]:
+    for output in context.annotation.outputs:
+        label = kto_label(output, context.options)
+        if label is None:
+            context.stats.left_out["neutral rating (unpaired)"] += 1
+            continue
+        yield {
+            "prompt": context.prompt,
+            "completion": context.completion(output),
+            "label": label,
+            **_output_fields(context, output),
+        }
+
+
+def _ratings(context: _Context) -> Iterator[Record]:
+    for output in context.annotation.outputs:
+        yield {
+            "prompt": context.prompt,
+            "completion": context.completion(output),
+            **_output_fields(context, output),
+        }
+
+
+def _output_fields(context: _Context, output: JudgedOutput) -> Record:
+    return {
+        "likert": output.likert,
+        "flags": list(output.flags),
+        "rank": output.rank,
+        "agreement": context.agreement.ranking(context.annotation.ranks),
+        **context.ids(),
+        "candidate_id": output.candidate_id,
+        "model": output.model,
+        "round": output.round,
+    }
+
+
+def _rankings(context: _Context) -> Iterator[Record]:
+    outputs = context.annotation.outputs
+    yield {
+        "prompt": context.prompt,
+        "completions": [context.completion(output) for output in outputs],
+        "ranks": [output.rank for output in outputs],
+        "likert": [output.likert for output in outputs],
+        "flags": [list(output.flags) for output in outputs],
+        "agreement": context.agreement.ranking(context.annotation.ranks),
+        "judges": len(context.group.annotations),
+        **context.ids(),
+        "candidate_ids": [output.candidate_id for output in outputs],
+        "models": [output.model for output in outputs],
+        "rounds": [output.round for output in outputs],
+    }
+
+
+def _raw(context: _Context) -> Iterator[Record]:
+    annotation = context.annotation
+    by_id = {output.candidate_id: output for output in annotation.outputs}
+    yield {
+        "prompt": context.prompt,
+        **context.ids(),
+        "skipped": annotation.skipped,
+        "skip_reason": annotation.skip_reason,
+        "notes": annotation.notes,
+        "import_source": annotation.import_source,
+        "time_spent_ms": annotation.time_spent_ms,
+        "created_at": annotation.created_at.isoformat(),
+        "completed_at": _iso(annotation),
+        "display_order": list(annotation.display_order),
+        "outputs": [
+            {
+                "letter": chr(ord("A") + position),
+                "candidate_id": cid,
+                "completion": context.completion(by_id[cid]),
+                "model": by_id[cid].model,
+                "round": by_id[cid].round,
+                "rank": by_id[cid].rank,
+                "likert": by_id[cid].likert,
+                "flags": list(by_id[cid].flags),
+            }
+            for position, cid in enumerate(annotation.display_order)
+            if cid in by_id  # a skipped task judged nothing
+        ],
+    }
+
+
+def _iso(annotation: JudgedAnnotation) -> str | None:
+    completed = annotation.completed_at
+    return completed.isoformat() if completed is not None else None
+
+
+BUILDERS: dict[str, Callable[[_Context], Iterator[Record]]] = {
+    ExportFormat.UNPAIRED: _unpaired,
+    ExportFormat.RATINGS: _ratings,
+    ExportFormat.RANKINGS: _rankings,
+    ExportFormat.RAW: _raw,
+}
