@@ -1,0 +1,372 @@
+"""Records of each import format → what to store: a prompt, its outputs, a verdict.
+
+No database here. TRL-shaped records go through the trainer's own validators
+(`training.core.data`), so a file the trainer reads is a file rankwise imports, with
+the same messages; HH-RLHF and UltraFeedback records are parsed here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN
+from training.core.batching import Text
+from training.core.data import PARSERS, DataError
+
+# Sources with no rating get the scale's midpoint: pairs expand with a Likert gap of
+# 0, and the unpaired export reads it as neither good nor bad.
+UNRATED_LIKERT = (LIKERT_MIN + LIKERT_MAX) // 2
+HH_TURN = re.compile(r"\n\n(Human|Assistant):")
+HH_ROLES = {"Human": "user", "Assistant": "assistant"}
+ASPECT_SCALE = (1.0, 5.0)  # UltraFeedback's per-aspect ratings
+OVERALL_SCALE = (1.0, 10.0)  # UltraFeedback's critique `overall_score`
+
+
+@dataclass(frozen=True)
+class Output:
+    """One model output to store as a candidate of the prompt."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An output's place in an imported judgement: rank bucket (1 = best), rating."""
+
+    rank: int
+    likert: int
+
+
+@dataclass(frozen=True)
+class Item:
+    """One record: a prompt, its outputs, and their judgement if the data has one."""
+
+    prompt: Text
+    outputs: tuple[Output, ...]
+    verdicts: tuple[Verdict, ...] | None = None  # aligned with outputs
+
+
+def detect_format(record: Any) -> str:
+    """The import format told by which fields the (first) record has."""
+    if not isinstance(record, dict):
+        raise DataError(f"expected an object, got {type(record).__name__}")
+    present = set(_present(record))
+    if {"instruction", "completions"} <= present:
+        return "ultrafeedback"
+    if {"completions", "ranks"} <= present:
+        return "rankings"
+    if {"chosen", "rejected"} <= present:
+        return "hh-rlhf" if _is_hh_record(record) else "trl"
+    if {"completion", "label"} <= present:
+        return "trl-unpaired"
+    if "completions" in present:
+        return "candidates"
+    if present & {"prompt", "messages"}:
+        return "prompts"
+    raise DataError(
+        f"cannot tell the format from fields {sorted(present)}; expected prompt or "
+        "messages (prompts), prompt+completions (candidates), prompt+chosen+rejected "
+        "(trl), chosen+rejected transcripts (hh-rlhf), prompt+completion+label "
+        "(trl-unpaired), instruction+completions (ultrafeedback) or "
+        "prompt+completions+ranks (rankings)"
+    )
+
+
+def parse_record(fmt: str, record: Any) -> Item:
+    """Validate one record of format `fmt`; DataError names the field at fault."""
+    if not isinstance(record, dict):
+        raise DataError(f"expected an object, got {type(record).__name__}")
+    return ITEM_PARSERS[fmt](_present(record), f"import:{fmt}")
+
+
+def _present(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without nulls (Parquet and datasets fill absent columns with None)."""
+    return {key: value for key, value in record.items() if value is not None}
+
+
+def _is_hh_record(record: dict[str, Any]) -> bool:
+    chosen = record["chosen"]
+    return (
+        "prompt" not in record
+        and isinstance(chosen, str)
+        and chosen.lstrip(" ").startswith("\n\nHuman:")
+    )
+
+
+def _with_prompt_from_messages(record: dict[str, Any]) -> dict[str, Any]:
+    """Chat prompts may come as `messages`; the trainer's validators read `prompt`."""
+    if "messages" not in record:
+        return record
+    if "prompt" in record:
+        raise DataError("fields 'prompt' and 'messages' both given; expected one")
+    rest = {key: value for key, value in record.items() if key != "messages"}
+    return {**rest, "prompt": record["messages"]}
+
+
+def _parse_prompts(record: dict[str, Any], source: str) -> Item:
+    example = PARSERS["prompts"](_with_prompt_from_messages(record))
+    return Item(example.prompt, ())
+
+
+def _parse_candidates(record: dict[str, Any], source: str) -> Item:
+    prompt = PARSERS["prompts"](_with_prompt_from_messages(record)).prompt
+    completions = record.get("completions")
+    if not isinstance(completions, list) or not 1 <= len(completions) <= K_MAX:
+        raise DataError(
+            f"field 'completions' is {_described(completions)}; expected a list of "
+            f"1 to {K_MAX} outputs"
+        )
+    outputs = tuple(
+        _candidate(item, f"completions[{i}]", source)
+        for i, item in enumerate(completions)
+    )
+    _require_distinct(outputs, [f"completions[{i}]" for i in range(len(outputs))])
+    return Item(prompt, outputs)
+
+
+def _candidate(value: Any, field: str, source: str) -> Output:
+    """A string, or an object with `text` and optionally the `model` that wrote it."""
+    if isinstance(value, str):
+        return Output(value, source)
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        raise DataError(
+            f"field '{field}' is {_described(value)}; expected a string or an "
+            'object {"text": ..., "model": ...}'
+        )
+    return Output(value["text"], _model_name(value, field, source))
+
+
+def _model_name(value: dict[str, Any], field: str, default: str) -> str:
+    model = value.get("model", default)
+    if not isinstance(model, str) or not model.strip():
+        raise DataError(f"field '{field}.model' is {model!r}; expected a model name")
+    return model.strip()
+
+
+def _parse_trl(record: dict[str, Any], source: str) -> Item:
+    pair = PARSERS["pairs"](record)
+    outputs = (
+        Output(_reply_text(pair.chosen, "chosen"), source),
+        Output(_reply_text(pair.rejected, "rejected"), source),
+    )
+    _require_distinct(outputs, ["chosen", "rejected"])
+    return Item(pair.prompt, outputs, _unrated([1, 2]))
+
+
+def _parse_unpaired(record: dict[str, Any], source: str) -> Item:
+    example = PARSERS["unpaired"](record)
+    # A true/false label is the far end of the scale, so exports read it back as is.
+    likert = LIKERT_MAX if example.label else LIKERT_MIN
+    output = Output(_reply_text(example.completion, "completion"), source)
+    return Item(example.prompt, (output,), (Verdict(1, likert),))
+
+
+def _parse_rankings(record: dict[str, Any], source: str) -> Item:
+    ranking = PARSERS["rankings"](record)
+    outputs = tuple(
+        Output(_reply_text(text, f"completions[{i}]"), source)
+        for i, text in enumerate(ranking.completions)
+    )
+    _require_distinct(outputs, [f"completions[{i}]" for i in range(len(outputs))])
+    return Item(ranking.prompt, outputs, _unrated(_dense(ranking.ranks)))
+
+
+def _parse_hh(record: dict[str, Any], source: str) -> Item:
+    """HH-RLHF: two transcripts; the turns they share are the prompt."""
+    for field in ("chosen", "rejected"):
+        if not isinstance(record.get(field), str):
+            raise DataError(
+                f"field '{field}' is {_described(record.get(field))}; expected a "
+                'transcript of "\\n\\nHuman: …" and "\\n\\nAssistant: …" turns'
+            )
+    chosen, rejected = _hh_turns(record, "chosen"), _hh_turns(record, "rejected")
+    if chosen == rejected:
+        raise DataError("fields 'chosen' and 'rejected' are the same transcript")
+    shared = 0
+    while (
+        shared < min(len(chosen), len(rejected)) and chosen[shared] == rejected[shared]
+    ):
+        shared += 1
+    if not shared or chosen[shared - 1]["role"] != "user":
+        raise DataError(
+            "fields 'chosen' and 'rejected' do not share their turns up to a Human "
+            "turn; expected the same conversation with different last replies"
+        )
+    replies = {"chosen": chosen[shared:], "rejected": rejected[shared:]}
+    for field, rest in replies.items():
+        if len(rest) != 1:
+            raise DataError(
+                f"field '{field}' goes on for {len(rest)} turns after the shared "
+                "conversation; expected one final Assistant reply"
+            )
+    outputs = tuple(Output(rest[0]["content"], source) for rest in replies.values())
+    return Item(chosen[:shared], outputs, _unrated([1, 2]))
+
+
+def _hh_turns(record: dict[str, Any], field: str) -> list[dict[str, str]]:
+    """'\\n\\nHuman: a\\n\\nAssistant: b' → [{user: a}, {assistant: b}]."""
+    head, *pieces = HH_TURN.split(record[field])
+    if head.strip() or not pieces:
+        raise DataError(
+            f"field '{field}' does not start with a \"\\n\\nHuman:\" turn; expected an "
+            "HH-RLHF transcript"
+        )
+    return [
+        {"role": HH_ROLES[speaker], "content": text.strip()}
+        for speaker, text in zip(pieces[::2], pieces[1::2], strict=True)
+    ]
+
+
+def _parse_ultrafeedback(record: dict[str, Any], source: str) -> Item:
+    """UltraFeedback: completions ranked by their overall score, which sets Likert."""
+    prompt = record.get("instruction")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise DataError(
+            f"field 'instruction' is {_described(prompt)}; expected the prompt text"
+        )
+    completions = record["completions"]
+    if not isinstance(completions, list) or not 2 <= len(completions) <= K_MAX:
+        raise DataError(
+            f"field 'completions' is {_described(completions)}; expected a list of "
+            f"2 to {K_MAX} rated completions"
+        )
+    fields = [f"completions[{i}]" for i in range(len(completions))]
+    rated = [_rated_output(c, fields[i], source) for i, c in enumerate(completions)]
+    outputs = tuple(output for output, _ in rated)
+    _require_distinct(outputs, fields)
+    scores = [score for _, score in rated]
+    verdicts = tuple(
+        Verdict(rank, _likert(score))
+        for rank, score in zip(_dense([-s for s in scores]), scores, strict=True)
+    )
+    return Item(prompt, outputs, verdicts)
+
+
+def _rated_output(value: Any, field: str, source: str) -> tuple[Output, float]:
+    """(output, overall score on 1–7) of one UltraFeedback completion."""
+    if not isinstance(value, dict) or not isinstance(value.get("response"), str):
+        raise DataError(
+            f"field '{field}' is {_described(value)}; expected an object with a "
+            "'response' string"
+        )
+    return (
+        Output(value["response"], _model_name(value, field, source)),
+        _overall_score(value, field),
+    )
+
+
+def _overall_score(completion: dict[str, Any], field: str) -> float:
+    """Mean of the per-aspect ratings (1–5), else the critique's overall_score (1–10).
+
+    Returned on the Likert scale (1–7) so either kind of score ranks the same way.
+    """
+    annotations = completion.get("annotations", {})
+    if not isinstance(annotations, dict):
+        raise DataError(
+            f"field '{field}.annotations' is {_described(annotations)}; expected an "
+            'object {aspect: {"Rating": …}}'
+        )
+    ratings = [
+        rating
+        for aspect, annotation in sorted(annotations.items())
+        if (rating := _aspect_rating(annotation, f"{field}.annotations.{aspect}"))
+        is not None
+    ]
+    if ratings:
+        return _rescaled(sum(ratings) / len(ratings), ASPECT_SCALE, field)
+    overall = completion.get("overall_score")
+    if isinstance(overall, int | float) and not isinstance(overall, bool):
+        return _rescaled(float(overall), OVERALL_SCALE, f"{field}.overall_score")
+    raise DataError(
+        f"field '{field}' has no rating; expected 'annotations' with a numeric "
+        "'Rating' per aspect, or a numeric 'overall_score'"
+    )
+
+
+def _aspect_rating(annotation: Any, field: str) -> float | None:
+    """An aspect's 'Rating' as a number; None where UltraFeedback says "N/A"."""
+    rating = annotation.get("Rating") if isinstance(annotation, dict) else annotation
+    if rating in (None, "N/A"):
+        return None
+    try:
+        value = float(rating)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"field '{field}.Rating' is {rating!r}; expected a number or \"N/A\""
+        ) from None
+    if not math.isfinite(value):
+        raise DataError(f"field '{field}.Rating' is {rating!r}; expected a number")
+    return value
+
+
+def _rescaled(score: float, scale: tuple[float, float], field: str) -> float:
+    low, high = scale
+    if not low <= score <= high:
+        raise DataError(
+            f"field '{field}' scores {score:g}; expected {low:g} to {high:g}"
+        )
+    return LIKERT_MIN + (score - low) * (LIKERT_MAX - LIKERT_MIN) / (high - low)
+
+
+def _likert(score: float) -> int:
+    """The nearest whole rating, halves rounded up."""
+    return math.floor(score + 0.5)
+
+
+def _reply_text(value: Text, field: str) -> str:
+    """A completion as text: a string, or a conversational completion of one reply."""
+    if isinstance(value, str):
+        return value
+    if len(value) != 1:
+        raise DataError(
+            f"field '{field}' has {len(value)} messages; expected one assistant "
+            "reply, stored as the output"
+        )
+    return value[0]["content"]
+
+
+def _require_distinct(outputs: Sequence[Output], fields: Sequence[str]) -> None:
+    """Refuse a record that lists the same output twice: one judgement per output."""
+    first_seen: dict[Output, str] = {}
+    for output, field in zip(outputs, fields, strict=True):
+        if output in first_seen:
+            raise DataError(
+                f"field '{field}' repeats '{first_seen[output]}'; expected distinct "
+                "outputs"
+            )
+        first_seen[output] = field
+
+
+def _dense(ranks: Sequence[float]) -> list[int]:
+    """Ranks renumbered 1, 2, 3… keeping order and ties: [1, 4, 4] → [1, 2, 2]."""
+    position = {value: i for i, value in enumerate(sorted(set(ranks)), start=1)}
+    return [position[value] for value in ranks]
+
+
+def _unrated(ranks: Sequence[int]) -> tuple[Verdict, ...]:
+    return tuple(Verdict(rank, UNRATED_LIKERT) for rank in ranks)
+
+
+def _described(value: Any) -> str:
+    """'a list of 3', 'a str', 'missing': for error messages."""
+    if value is None:
+        return "missing"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"a {type(value).__name__}"
+
+
+ITEM_PARSERS: dict[str, Callable[[dict[str, Any], str], Item]] = {
+    "prompts": _parse_prompts,
+    "candidates": _parse_candidates,
+    "trl": _parse_trl,
+    "trl-unpaired": _parse_unpaired,
+    "hh-rlhf": _parse_hh,
+    "ultrafeedback": _parse_ultrafeedback,
+    "rankings": _parse_rankings,
+}
