@@ -1,10 +1,19 @@
 """Admin for project leads: projects, prompts, outputs, assignments, annotations."""
 
-from django.contrib import admin
-from django.urls import reverse
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from annotate import services
+from annotate.importing import FORMATS
 from annotate.models import (
     Annotation,
     Assignment,
@@ -15,6 +24,15 @@ from annotate.models import (
     Project,
     Prompt,
 )
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(help_text="JSONL, CSV or Parquet.")
+    format = forms.ChoiceField(
+        choices=[(name, name) for name in FORMATS],
+        initial="auto",
+        help_text="'auto' tells the shape from the first record's fields.",
+    )
 
 
 class MembershipInline(admin.TabularInline):
@@ -41,6 +59,56 @@ class ProjectAdmin(admin.ModelAdmin):
     def figures(self, project: Project) -> str:
         return format_html(
             '<a href="{}">counts</a>', reverse("annotate:project", args=[project.slug])
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "<int:project_id>/import/",
+            self.admin_site.admin_view(self.import_data),
+            name="annotate_project_import",
+        )
+        return [upload, *super().get_urls()]
+
+    def import_data(self, request: HttpRequest, project_id: int) -> HttpResponse:
+        """Upload a file: show the counts, or every bad row with nothing written."""
+        # Imported here, not at start-up: the import service loads torch.
+        from annotate.importing.service import ImportRejected, import_file
+
+        project = get_object_or_404(Project, pk=project_id)
+        if not self.has_change_permission(request, project):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        errors: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                with tempfile.TemporaryDirectory() as folder:
+                    saved = Path(folder) / Path(upload.name).name
+                    saved.write_bytes(upload.read())
+                    report = import_file(
+                        path=saved,
+                        project_slug=project.slug,
+                        format=form.cleaned_data["format"],
+                        source_name=upload.name,
+                    )
+            except ImportRejected as err:
+                errors = [str(error) for error in err.errors]
+            else:
+                messages.success(request, "Imported: " + "; ".join(report.lines()))
+                change_page = reverse(
+                    "admin:annotate_project_change", args=[project.pk]
+                )
+                return HttpResponseRedirect(change_page)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": project,
+            "title": f"Import data into {project}",
+            "form": form,
+            "errors": errors,
+        }
+        return TemplateResponse(
+            request, "admin/annotate/project/import_data.html", context
         )
 
 
