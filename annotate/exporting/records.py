@@ -203,6 +203,9 @@ def _output_fields(context: _Context, output: JudgedOutput) -> Record:
 
 def _rankings(context: _Context) -> Iterator[Record]:
     outputs = context.annotation.outputs
+    if len(outputs) < 2:  # e.g. an imported unpaired judgement: nothing to rank
+        context.stats.left_out["ranking of fewer than 2 outputs"] += 1
+        return
     yield {
         "prompt": context.prompt,
         "completions": [context.completion(output) for output in outputs],

@@ -19,7 +19,8 @@ from annotate.exporting import (
     export_to_path,
 )
 from annotate.exporting.schemas import schema_for
-from annotate.models import Annotation, Prompt
+from annotate.importing.service import import_file
+from annotate.models import Annotation, Project, Prompt
 from annotate.services import (
     Submission,
     annotation_submit,
@@ -537,3 +538,41 @@ def test_parquet_holds_every_field_of_the_records(
     export_to_path(project=project, options=options, out=out)
     expected = list(export_records(project=project, options=options))
     assert pq.read_table(out).to_pylist() == expected
+
+
+@pytest.mark.parametrize(
+    "export_format,fields",
+    [
+        ("pairs", ("prompt", "chosen", "rejected")),
+        ("rankings", ("prompt", "completions", "ranks")),
+        ("unpaired", ("prompt", "completion", "label")),
+    ],
+)
+def test_export_import_export_round_trip(
+    project, annotator, tmp_path, export_format, fields
+):
+    # One judge: the importer stores identical judgements of a prompt only once.
+    judge(
+        project,
+        annotator,
+        [["fine"], ["good"], ["bad"]],
+        {"good": 6, "fine": 7, "bad": 1},
+    )
+    first = tmp_path / "first.jsonl"
+    export_to_path(project=project, options=ExportOptions(export_format), out=first)
+    import_file(path=first, project_slug="reimported", format="auto")
+    again = export_records(
+        project=Project.objects.get(slug="reimported"),
+        options=ExportOptions(export_format),
+    )
+    exported = list(
+        export_records(project=project, options=ExportOptions(export_format))
+    )
+    reimported = list(again)
+
+    def key(records):
+        return sorted(json.dumps([r[f] for f in fields]) for r in records)
+
+    assert key(reimported) == key(exported)
+    assert {r["source"] for r in reimported} == {"imported"}
+    assert {r["annotator"] for r in reimported} == {None}
