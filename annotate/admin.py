@@ -1,8 +1,5 @@
 """Admin for project leads: projects, prompts, outputs, assignments, annotations."""
 
-import tempfile
-from pathlib import Path
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -72,7 +69,7 @@ class ProjectAdmin(admin.ModelAdmin):
     def import_data(self, request: HttpRequest, project_id: int) -> HttpResponse:
         """Upload a file: show the counts, or every bad row with nothing written."""
         # Imported here, not at start-up: the import service loads torch.
-        from annotate.importing.service import ImportRejected, import_file
+        from annotate.importing.service import ImportRejected, import_upload
 
         project = get_object_or_404(Project, pk=project_id)
         if not self.has_change_permission(request, project):
@@ -80,17 +77,12 @@ class ProjectAdmin(admin.ModelAdmin):
         form = ImportForm(request.POST or None, request.FILES or None)
         errors: list[str] = []
         if request.method == "POST" and form.is_valid():
-            upload = form.cleaned_data["file"]
             try:
-                with tempfile.TemporaryDirectory() as folder:
-                    saved = Path(folder) / Path(upload.name).name
-                    saved.write_bytes(upload.read())
-                    report = import_file(
-                        path=saved,
-                        project_slug=project.slug,
-                        format=form.cleaned_data["format"],
-                        source_name=upload.name,
-                    )
+                report = import_upload(
+                    upload=form.cleaned_data["file"],
+                    project=project,
+                    format=form.cleaned_data["format"],
+                )
             except ImportRejected as err:
                 errors = [str(error) for error in err.errors]
             else:
@@ -200,6 +192,7 @@ class AnnotationAdmin(admin.ModelAdmin):
         "skipped",
         "skip_reason",
         "source",
+        "import_source",
         "created_at",
     ]
     inlines = [JudgementInline, ComparisonInline]
@@ -214,7 +207,7 @@ class AnnotationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Annotator")
     def annotator(self, annotation: Annotation) -> str:
-        return str(annotation.assignment.annotator)
+        return str(annotation.assignment.annotator or "(imported)")
 
     @admin.display(description="Prompt")
     def prompt(self, annotation: Annotation) -> str:

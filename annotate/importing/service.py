@@ -9,6 +9,7 @@ content: importing the same rows again adds nothing.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
@@ -119,6 +121,21 @@ def import_file(
     with transaction.atomic():
         project = _project(project_slug)
         return _write(project, items, fmt, source_name)
+
+
+def import_upload(
+    *, upload: UploadedFile, project: Project, format: str = "auto"
+) -> ImportReport:
+    """Import an uploaded file, kept under its own name while the import reads it."""
+    name = Path(upload.name or "upload").name
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / name
+        with saved.open("wb") as file:
+            for chunk in upload.chunks():
+                file.write(chunk)
+        return import_file(
+            path=saved, project_slug=project.slug, format=format, source_name=name
+        )
 
 
 def import_records(

@@ -430,4 +430,17 @@ def test_admin_upload_imports_or_lists_the_bad_rows(admin_client, make_project):
     )
     done = admin_client.post(url, {"file": good, "format": "auto"}, follow=True)
     assert "annotations: 1 added" in done.content.decode()
-    assert Annotation.objects.get().import_source == "trl · ok.jsonl row 1"
+    annotation = Annotation.objects.get()
+    assert annotation.import_source == "trl · ok.jsonl row 1"
+    listing = admin_client.get(reverse("admin:annotate_annotation_changelist"))
+    assert "(imported)" in listing.content.decode()
+    detail = reverse("admin:annotate_annotation_change", args=[annotation.pk])
+    assert "trl · ok.jsonl row 1" in admin_client.get(detail).content.decode()
+
+
+def test_admin_upload_needs_change_permission(client, django_user_model, make_project):
+    project = make_project(n_prompts=0, slug="imp")
+    staff = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    client.force_login(staff)
+    url = reverse("admin:annotate_project_import", args=[project.pk])
+    assert client.get(url).status_code == 403
