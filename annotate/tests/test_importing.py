@@ -148,6 +148,26 @@ def test_trl_pairs_become_an_imported_ranking_with_its_comparison(tmp_path):
     assert (pair.rank_gap, pair.likert_gap) == (1, 0)
 
 
+def test_trl_pairs_without_a_prompt_are_split_at_their_shared_turns(tmp_path):
+    say = [{"role": "user", "content": "Hi"}]
+    path = write_jsonl(
+        tmp_path / "implicit.jsonl",
+        [
+            {
+                "chosen": [*say, {"role": "assistant", "content": "Hello."}],
+                "rejected": [*say, {"role": "assistant", "content": "Bye."}],
+            }
+        ],
+    )
+    assert import_file(path=path, project_slug="imp").format == "trl"
+    (annotation,) = imported_annotations()
+    assert annotation.assignment.prompt.messages == say
+    assert {text: rank for text, (rank, _) in ranks_of(annotation).items()} == {
+        "Hello.": 1,
+        "Bye.": 2,
+    }
+
+
 def test_unpaired_labels_are_rated_at_the_ends_of_the_scale(tmp_path):
     path = write_csv(
         tmp_path / "kto.csv",
