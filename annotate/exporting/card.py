@@ -106,7 +106,14 @@ def _left_out(stats: ExportStats) -> str:
         f"| {reason} | {count} |" for reason, count in sorted(stats.left_out.items())
     ]
     return "\n".join(
-        ["## Left out by the filters", "", "| reason | rows |", "|---|---|", *lines, ""]
+        [
+            "## Left out by the filters",
+            "",
+            "| reason | count |",
+            "|---|---|",
+            *lines,
+            "",
+        ]
     )
 
 

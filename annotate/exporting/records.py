@@ -103,7 +103,8 @@ def _pairs(context: _Context) -> Iterator[Record]:
     )
     if options.ties == TiePolicy.DROP:
         tied = sum(a == b for a, b in combinations(ranks.values(), 2))
-        context.stats.left_out["tied pair (ties=drop)"] += tied
+        if tied:
+            context.stats.left_out["tied pair (ties=drop)"] += tied
     for pair in expanded:
         agreement = context.agreement.pair(ranks, pair.chosen, pair.rejected)
         if agreement < options.min_agreement:
