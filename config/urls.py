@@ -19,3 +19,5 @@ urlpatterns = [
     ),
     path("", include("annotate.urls")),
 ]
+
+handler404 = "annotate.api.errors.not_found"

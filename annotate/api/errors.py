@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -80,3 +82,12 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         errors = {key: str(response.data.get("detail", response.data))}
     response.data = {"errors": errors}
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page, except under /api/, where the body is the API's JSON error."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"errors": {"detail": f"No API endpoint at {request.path}."}}, status=404
+        )
+    return defaults.page_not_found(request, exception)

@@ -89,7 +89,9 @@ class QueryFilterBackend(BaseFilterBackend):
     def filter_queryset(
         self, request: Request, queryset: QuerySet, view: APIView
     ) -> QuerySet:
-        filters = view.filter_serializer(data=request.query_params)  # type: ignore[attr-defined]
+        # A plain dict, so an empty `?status=` is refused rather than ignored.
+        query = request.query_params.dict()
+        filters = view.filter_serializer(data=query)  # type: ignore[attr-defined]
         filters.is_valid(raise_exception=True)
         return queryset.filter(**filters.validated_data)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from rest_framework.exceptions import PermissionDenied
 
 from annotate.models import (
@@ -39,38 +39,55 @@ def _own_assignments(user: User) -> QuerySet[Assignment]:
     )
 
 
+def _visible(
+    model: type[Model], user: User, *, project: str, own: str, own_column: str
+) -> QuerySet:
+    """Rows of the projects the user leads, or tied to their own assignments."""
+    return model._default_manager.filter(
+        Q(**{f"{project}__in": led_project_ids(user)})
+        | Q(**{f"{own}__in": _own_assignments(user).values(own_column)})
+    )
+
+
 def visible_assignments(user: User) -> QuerySet[Assignment]:
-    return Assignment.objects.filter(
-        Q(prompt__project_id__in=led_project_ids(user))
-        | Q(id__in=_own_assignments(user).values("id"))
+    return _visible(
+        Assignment, user, project="prompt__project_id", own="id", own_column="id"
     )
 
 
 def visible_prompts(user: User) -> QuerySet[Prompt]:
-    return Prompt.objects.filter(
-        Q(project_id__in=led_project_ids(user))
-        | Q(id__in=_own_assignments(user).values("prompt_id"))
+    return _visible(
+        Prompt, user, project="project_id", own="id", own_column="prompt_id"
     )
 
 
 def visible_candidates(user: User) -> QuerySet[Candidate]:
-    return Candidate.objects.filter(
-        Q(prompt__project_id__in=led_project_ids(user))
-        | Q(prompt_id__in=_own_assignments(user).values("prompt_id"))
+    return _visible(
+        Candidate,
+        user,
+        project="prompt__project_id",
+        own="prompt_id",
+        own_column="prompt_id",
     )
 
 
 def visible_annotations(user: User) -> QuerySet[Annotation]:
-    return Annotation.objects.filter(
-        Q(assignment__prompt__project_id__in=led_project_ids(user))
-        | Q(assignment_id__in=_own_assignments(user).values("id"))
+    return _visible(
+        Annotation,
+        user,
+        project="assignment__prompt__project_id",
+        own="assignment_id",
+        own_column="id",
     )
 
 
 def visible_comparisons(user: User) -> QuerySet[Comparison]:
-    return Comparison.objects.filter(
-        Q(annotation__assignment__prompt__project_id__in=led_project_ids(user))
-        | Q(annotation__assignment_id__in=_own_assignments(user).values("id"))
+    return _visible(
+        Comparison,
+        user,
+        project="annotation__assignment__prompt__project_id",
+        own="annotation__assignment_id",
+        own_column="id",
     )
 
 

@@ -191,16 +191,20 @@ class PromptSerializer(serializers.ModelSerializer):
         fields = ["id", "project", "text", "messages", "metadata", "created_at"]
 
 
-class PromptCreatedSerializer(PromptSerializer):
+class CreatedFlagMixin(serializers.Serializer):
+    """Answers of the bulk writes: whether each row is new or already existed."""
+
     created = serializers.SerializerMethodField(
-        help_text="False where the same prompt already existed."
+        help_text="False where the same row already existed."
     )
 
+    def get_created(self, obj: Model) -> bool:
+        return obj.pk in self.context["created_ids"]
+
+
+class PromptCreatedSerializer(CreatedFlagMixin, PromptSerializer):
     class Meta(PromptSerializer.Meta):
         fields = [*PromptSerializer.Meta.fields, "created"]
-
-    def get_created(self, prompt: Prompt) -> bool:
-        return prompt.pk in self.context["created_ids"]
 
 
 class PromptCreateSerializer(serializers.Serializer):
@@ -242,16 +246,9 @@ class CandidateSerializer(serializers.ModelSerializer):
         return data
 
 
-class CandidateCreatedSerializer(CandidateSerializer):
-    created = serializers.SerializerMethodField(
-        help_text="False where the same output already existed."
-    )
-
+class CandidateCreatedSerializer(CreatedFlagMixin, CandidateSerializer):
     class Meta(CandidateSerializer.Meta):
         fields = [*CandidateSerializer.Meta.fields, "created"]
-
-    def get_created(self, candidate: Candidate) -> bool:
-        return candidate.pk in self.context["created_ids"]
 
 
 class CandidateCreateSerializer(serializers.Serializer):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -75,32 +75,66 @@ class ApiViewSet(viewsets.GenericViewSet):
         body = serializer_class(obj, context=self.get_serializer_context()).data
         return Response(body, status=201 if created else 200)
 
-    def bulk_create(
-        self,
-        rows: Iterable[dict[str, Any]],
-        create: Callable[[dict[str, Any]], tuple[Model, bool]],
-        response_serializer: type[serializers.Serializer],
-    ) -> Response:
-        """Create every row or none; 201 when anything is new, else 200."""
-        with transaction.atomic():
-            results = [create(row) for row in rows]
-        context = self.get_serializer_context()
-        context["created_ids"] = {obj.pk for obj, created in results if created}
-        body = response_serializer(
-            [obj for obj, _ in results], many=True, context=context
-        ).data
-        return Response(body, status=201 if context["created_ids"] else 200)
 
-    def validated_rows(self, serializer_class: type[serializers.Serializer]) -> list:
-        rows = serializer_class(
-            data=self.request.data,
+class BulkCreateMixin:
+    """POST a JSON array: a lead adds every row or none; 201 if any is new, else 200."""
+
+    bulk_serializer: type[serializers.Serializer]
+    bulk_response_serializer: type[serializers.Serializer]
+    bulk_action: str
+
+    def bulk_project_id(self, row: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def bulk_create_one(self, row: dict[str, Any]) -> tuple[Model, bool]:
+        raise NotImplementedError
+
+    def create(self: Any, request: Request) -> Response:
+        rows = self.bulk_serializer(
+            data=request.data,
             many=True,
             allow_empty=False,
             max_length=api_serializers.MAX_BULK_ROWS,
             context=self.get_serializer_context(),
         )
         rows.is_valid(raise_exception=True)
-        return rows.validated_data
+        project_ids = {self.bulk_project_id(row) for row in rows.validated_data}
+        permissions.require_lead(self.user, project_ids, self.bulk_action)
+        with transaction.atomic():
+            results = [self.bulk_create_one(row) for row in rows.validated_data]
+        context = self.get_serializer_context()
+        context["created_ids"] = {obj.pk for obj, created in results if created}
+        body = self.bulk_response_serializer(
+            [obj for obj, _ in results], many=True, context=context
+        ).data
+        return Response(body, status=201 if context["created_ids"] else 200)
+
+
+BulkViewSet = TypeVar("BulkViewSet", bound=type[BulkCreateMixin])
+
+
+def bulk_create(
+    *,
+    rows: type[serializers.Serializer],
+    response: type[serializers.Serializer],
+    action: str,
+    description: str,
+) -> Callable[[BulkViewSet], BulkViewSet]:
+    """Class decorator: the bulk endpoint's row and answer bodies, and its schema."""
+
+    def decorate(viewset: BulkViewSet) -> BulkViewSet:
+        viewset.bulk_serializer = rows
+        viewset.bulk_response_serializer = response
+        viewset.bulk_action = action
+        answer = response(many=True)
+        schema = extend_schema(
+            request=rows(many=True),
+            responses={201: answer, 200: answer},
+            description=description,
+        )
+        return extend_schema_view(create=schema)(viewset)
+
+    return decorate
 
 
 @extend_schema_view(
@@ -137,7 +171,16 @@ class ProjectViewSet(
         serializer.save()
 
 
-class PromptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+@bulk_create(
+    rows=api_serializers.PromptCreateSerializer,
+    response=api_serializers.PromptCreatedSerializer,
+    action="add prompts",
+    description="Leads: add prompts in bulk (all or none). A prompt that already "
+    "exists in its project is returned with created false.",
+)
+class PromptViewSet(
+    BulkCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
+):
     """Prompts: all of the projects you lead, those of your own tasks otherwise."""
 
     model = Prompt
@@ -147,28 +190,23 @@ class PromptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     def visible_queryset(self) -> QuerySet:
         return permissions.visible_prompts(self.user).order_by("id")
 
-    @extend_schema(
-        request=api_serializers.PromptCreateSerializer(many=True),
-        responses={
-            201: api_serializers.PromptCreatedSerializer(many=True),
-            200: api_serializers.PromptCreatedSerializer(many=True),
-        },
-        description="Leads: add prompts in bulk (all or none). A prompt that already "
-        "exists in its project is returned with created false.",
-    )
-    def create(self, request: Request) -> Response:
-        rows = self.validated_rows(api_serializers.PromptCreateSerializer)
-        permissions.require_lead(
-            self.user, {row["project"].pk for row in rows}, "add prompts"
-        )
-        return self.bulk_create(
-            rows,
-            lambda row: services.prompt_create(**row),
-            api_serializers.PromptCreatedSerializer,
-        )
+    def bulk_project_id(self, row: dict[str, Any]) -> int:
+        return row["project"].pk
+
+    def bulk_create_one(self, row: dict[str, Any]) -> tuple[Model, bool]:
+        return services.prompt_create(**row)
 
 
-class CandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+@bulk_create(
+    rows=api_serializers.CandidateCreateSerializer,
+    response=api_serializers.CandidateCreatedSerializer,
+    action="add outputs",
+    description="Leads: add outputs to prompts in bulk (all or none). The same "
+    "text from the same source is returned with created false.",
+)
+class CandidateViewSet(
+    BulkCreateMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
+):
     """Model outputs; their source is shown to leads only."""
 
     model = Candidate
@@ -182,25 +220,11 @@ class CandidateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
             .order_by("id")
         )
 
-    @extend_schema(
-        request=api_serializers.CandidateCreateSerializer(many=True),
-        responses={
-            201: api_serializers.CandidateCreatedSerializer(many=True),
-            200: api_serializers.CandidateCreatedSerializer(many=True),
-        },
-        description="Leads: add outputs to prompts in bulk (all or none). The same "
-        "text from the same source is returned with created false.",
-    )
-    def create(self, request: Request) -> Response:
-        rows = self.validated_rows(api_serializers.CandidateCreateSerializer)
-        permissions.require_lead(
-            self.user, {row["prompt"].project_id for row in rows}, "add outputs"
-        )
-        return self.bulk_create(
-            rows,
-            lambda row: services.candidate_create(**row),
-            api_serializers.CandidateCreatedSerializer,
-        )
+    def bulk_project_id(self, row: dict[str, Any]) -> int:
+        return row["prompt"].project_id
+
+    def bulk_create_one(self, row: dict[str, Any]) -> tuple[Model, bool]:
+        return services.candidate_create(**row)
 
 
 class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
