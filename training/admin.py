@@ -1,0 +1,484 @@
+"""Admin for project leads: launch rounds, watch them live, compare and promote models.
+
+The views are thin: they check that the user leads the project, call a service or a
+selector, and render. `training.services`, the form and the plots load torch or
+matplotlib, so they are imported on first use, not when Django starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from annotate.models import Project
+from training import selectors
+from training.models import (
+    CandidateOrigin,
+    DataSnapshot,
+    ModelVersion,
+    Promotion,
+    Round,
+    TrainingRun,
+)
+from training.rounds import IllegalTransition
+
+if TYPE_CHECKING:
+    from training.forms import RoundLaunchForm
+
+STATUS_POLL_MILLISECONDS = 2000
+PLOT_DESCRIPTIONS = {
+    "loss": "Training loss per step of each job",
+    "reward_accuracy": "Reward-model held-out accuracy per round",
+    "reward_kl": "Policy reward vs KL to the reference",
+    "reward_length": "Reward vs output length of the evaluation samples",
+    "distinct": "Output diversity (distinct-1, distinct-2) per round",
+}
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the round services only; the admin shows them."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def led_round(request: HttpRequest, round_id: int) -> Round:
+    """The round, if the user leads its project (else 404 or 403)."""
+    round_ = get_object_or_404(Round.objects.select_related("project"), pk=round_id)
+    if not selectors.user_leads(user=request.user, project=round_.project):
+        raise PermissionDenied
+    return round_
+
+
+def led_queryset(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Only rows of projects the user leads (superusers: all)."""
+    return queryset.filter(project__in=selectors.projects_led_by(user=request.user))
+
+
+@admin.register(Round)
+class RoundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "project",
+        "algorithm",
+        "state",
+        "current_run",
+        "created_at",
+        "live_link",
+    ]
+    list_filter = ["state", "algorithm", "project"]
+    readonly_fields = ["generated"]
+    exclude = ["evaluation"]  # the live page plots it
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Round]:
+        queryset = super().get_queryset(request).select_related("project")
+        return led_queryset(request, queryset.prefetch_related("runs"))
+
+    @admin.display(description="Current job")
+    def current_run(self, round_: Round) -> str:
+        runs = list(round_.runs.all())  # prefetched: no query per row
+        if not runs:
+            return "—"
+        run = max(runs, key=lambda r: (r.is_active, r.pk))
+        return format_html(
+            '{} <progress max="100" value="{}"></progress> {}%',
+            run.get_kind_display(),
+            round(100 * run.progress),
+            round(100 * run.progress),
+        )
+
+    @admin.display(description="Live page")
+    def live_link(self, round_: Round) -> str:
+        url = reverse("admin:training_round_live", args=[round_.pk])
+        return format_html('<a href="{}">watch round {}</a>', url, round_.number)
+
+    @admin.display(description="Generated candidates")
+    def generated(self, round_: Round) -> str:
+        url = reverse("admin:training_candidateorigin_changelist")
+        count = round_.generated_candidates.count()
+        return format_html(
+            '<a href="{}?round__id__exact={}">{}</a>', url, round_.pk, count
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        own = [
+            path("launch/", view(self.launch_view), name="training_round_launch"),
+            path(
+                "<int:round_id>/live/", view(self.live_view), name="training_round_live"
+            ),
+            path(
+                "<int:round_id>/status/",
+                view(self.status_view),
+                name="training_round_status",
+            ),
+            path(
+                "<int:round_id>/plots/<str:name>.png",
+                view(self.plot_view),
+                name="training_round_plot",
+            ),
+            path(
+                "<int:round_id>/cancel/",
+                view(require_POST(self.cancel_view)),
+                name="training_round_cancel",
+            ),
+            path(
+                "<int:round_id>/relaunch/",
+                view(require_POST(self.relaunch_view)),
+                name="training_round_relaunch",
+            ),
+        ]
+        return [*own, *super().get_urls()]
+
+    def launch_view(self, request: HttpRequest) -> HttpResponse:
+        """The launch form; on success the round's live page."""
+        from training import services
+        from training.forms import RoundLaunchForm
+
+        projects = selectors.projects_led_by(user=request.user)
+        chosen = request.POST.get("project") or request.GET.get("project") or ""
+        if chosen.isdigit():
+            project = projects.filter(pk=int(chosen)).first()
+        else:
+            project = projects.first()
+        if project is None:
+            raise PermissionDenied(
+                f"You do not lead project {chosen}."
+                if chosen
+                else "You lead no project."
+            )
+        data = request.POST if request.method == "POST" else None
+        form = RoundLaunchForm(data, projects=projects, project=project)
+        if form.is_valid():
+            try:
+                round_ = services.round_launch(
+                    project=project,
+                    request=form.launch_request(),
+                    launched_by=request.user,  # type: ignore[arg-type]
+                )
+            except services.LaunchRefused as refused:
+                form.add_refusal(refused.reasons)
+            else:
+                messages.success(request, f"Round {round_.number} launched.")
+                live = reverse("admin:training_round_live", args=[round_.pk])
+                return HttpResponseRedirect(live)
+        return self._launch_page(request, form, services.launch_blockers(project))
+
+    def _launch_page(
+        self, request: HttpRequest, form: RoundLaunchForm, blockers: dict[str, str]
+    ) -> TemplateResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Launch a round of {form.launch_project}",
+            "form": form,
+            "blockers": blockers.values(),
+        }
+        return TemplateResponse(request, "admin/training/round/launch.html", context)
+
+    def live_view(self, request: HttpRequest, round_id: int) -> TemplateResponse:
+        round_ = led_round(request, round_id)
+        status = selectors.round_status(round_=round_)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{round_.project}: round {round_.number}",
+            "original": round_,
+            "status": status,
+            "plots": [
+                {"name": name, "alt": alt, "version": status["plot_versions"][name]}
+                for name, alt in PLOT_DESCRIPTIONS.items()
+            ],
+            "poll_milliseconds": STATUS_POLL_MILLISECONDS,
+        }
+        return TemplateResponse(request, "admin/training/round/live.html", context)
+
+    def status_view(self, request: HttpRequest, round_id: int) -> JsonResponse:
+        """The live page's poll: reaps dead workers' runs first, then reports."""
+        from training import services
+
+        round_ = led_round(request, round_id)
+        services.runs_reap_stale()
+        response = JsonResponse(selectors.round_status(round_=round_))
+        add_never_cache_headers(response)
+        return response
+
+    def plot_view(self, request: HttpRequest, round_id: int, name: str) -> HttpResponse:
+        from training.round_plots import PLOTS, round_plot_png
+
+        round_ = led_round(request, round_id)
+        if name not in PLOTS:
+            raise Http404(f"No plot {name!r}; plots are {', '.join(PLOTS)}.")
+        response = HttpResponse(round_plot_png(round_, name), content_type="image/png")
+        add_never_cache_headers(response)
+        return response
+
+    def cancel_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        from training import services
+
+        def cancel(round_: Round) -> str:
+            round_ = services.round_cancel(round_=round_)
+            if round_.state == Round.State.CANCELLED:
+                return f"Round {round_.number} cancelled."
+            return f"Round {round_.number} stops at its job's next step."
+
+        return self._change_round(request, round_id, cancel)
+
+    def relaunch_view(self, request: HttpRequest, round_id: int) -> HttpResponse:
+        from training import services
+
+        def relaunch(round_: Round) -> str:
+            round_ = services.round_relaunch(round_=round_)
+            return f"Round {round_.number} resumes at {round_.get_state_display()}."
+
+        return self._change_round(request, round_id, relaunch)
+
+    def _change_round(
+        self, request: HttpRequest, round_id: int, change: Callable[[Round], str]
+    ) -> HttpResponse:
+        """Apply a state change; say what happened, or why it was not allowed."""
+        round_ = led_round(request, round_id)
+        try:
+            messages.success(request, change(round_))
+        except IllegalTransition as err:
+            messages.error(request, str(err))
+        live = reverse("admin:training_round_live", args=[round_id])
+        return HttpResponseRedirect(live)
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "__str__",
+        "round",
+        "status",
+        "progress_percent",
+        "worker",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", "round__project"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TrainingRun]:
+        queryset = super().get_queryset(request).select_related("round__project")
+        projects = selectors.projects_led_by(user=request.user)
+        return queryset.filter(round__project__in=projects)
+
+    @admin.display(description="Progress")
+    def progress_percent(self, run: TrainingRun) -> str:
+        return f"{run.progress:.0%}"
+
+
+@admin.register(DataSnapshot)
+class DataSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "project", "path", "created_at"]
+    list_filter = ["project"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DataSnapshot]:
+        return led_queryset(request, super().get_queryset(request))
+
+
+@admin.register(Promotion)
+class PromotionAdmin(ReadOnlyAdmin):
+    list_display = ["model_version", "project", "promoted_by", "reason", "created_at"]
+    list_filter = ["project"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Promotion]:
+        queryset = super().get_queryset(request).select_related("model_version")
+        return led_queryset(request, queryset)
+
+
+@admin.register(CandidateOrigin)
+class CandidateOriginAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "round", "model_version"]
+    list_filter = ["round"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CandidateOrigin]:
+        queryset = (
+            super()
+            .get_queryset(request)
+            .select_related("candidate", "round__project", "model_version")
+        )
+        projects = selectors.projects_led_by(user=request.user)
+        return queryset.filter(round__project__in=projects)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "kind", "project", "round", "parent", "metrics_summary"]
+    list_filter = ["kind", "project"]
+    actions = ["compare_two", "promote_one"]
+    change_list_template = "admin/training/modelversion/change_list.html"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
+        queryset = (
+            super().get_queryset(request).select_related("project", "round", "parent")
+        )
+        return led_queryset(request, queryset)
+
+    @admin.display(description="Key metrics")
+    def metrics_summary(self, version: ModelVersion) -> str:
+        return selectors.key_metrics(version)
+
+    @admin.action(description="Compare the two selected versions side by side")
+    def compare_two(
+        self, request: HttpRequest, queryset: QuerySet[ModelVersion]
+    ) -> HttpResponse | None:
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if len(ids) != 2:
+            messages.error(
+                request, f"Select exactly two versions; {len(ids)} selected."
+            )
+            return None
+        url = reverse("admin:training_modelversion_compare")
+        return HttpResponseRedirect(f"{url}?left={ids[0]}&right={ids[1]}")
+
+    @admin.action(description="Promote the selected policy to the next round's start")
+    def promote_one(
+        self, request: HttpRequest, queryset: QuerySet[ModelVersion]
+    ) -> None:
+        if queryset.count() != 1:
+            messages.error(request, f"Select one policy; {queryset.count()} selected.")
+            return
+        self._promote(request, queryset.get())
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        own = [
+            path(
+                "compare/",
+                view(self.compare_view),
+                name="training_modelversion_compare",
+            ),
+            path(
+                "<int:version_id>/promote/",
+                view(require_POST(self.promote_view)),
+                name="training_modelversion_promote",
+            ),
+            path(
+                "rollback/<int:project_id>/",
+                view(require_POST(self.rollback_view)),
+                name="training_modelversion_rollback",
+            ),
+        ]
+        return [*own, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        from training import services
+
+        projects = selectors.projects_led_by(user=request.user)
+        current = [(p, services.current_policy(p)) for p in projects]
+        return super().changelist_view(
+            request, {**(extra_context or {}), "current_policies": current}
+        )
+
+    def compare_view(self, request: HttpRequest) -> TemplateResponse:
+        from training import services
+
+        versions = [
+            self._led_version(request, request.GET.get(side, ""))
+            for side in ("left", "right")
+        ]
+        current = {services.current_policy(v.project) for v in versions}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Compare model versions",
+            "versions": versions,
+            "current": current,
+            "rows": selectors.model_versions_compare(
+                left=versions[0], right=versions[1]
+            ),
+        }
+        return TemplateResponse(
+            request, "admin/training/modelversion/compare.html", context
+        )
+
+    def promote_view(self, request: HttpRequest, version_id: int) -> HttpResponse:
+        version = self._led_version(request, str(version_id))
+        self._promote(request, version)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}
+        ):
+            back = reverse("admin:training_modelversion_changelist")
+        return HttpResponseRedirect(back)
+
+    def rollback_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
+        from training import services
+
+        project = get_object_or_404(Project, pk=project_id)
+        if not selectors.user_leads(user=request.user, project=project):
+            raise PermissionDenied
+        try:
+            promotion = services.model_version_rollback(
+                project=project,
+                promoted_by=request.user,  # type: ignore[arg-type]
+            )
+        except ValueError as err:
+            messages.error(request, str(err))
+        else:
+            messages.success(
+                request,
+                f"{project}: the next round starts from "
+                f"{promotion.model_version.name}.",
+            )
+        return HttpResponseRedirect(reverse("admin:training_modelversion_changelist"))
+
+    def _led_version(self, request: HttpRequest, version_id: str) -> ModelVersion:
+        if not version_id.isdigit():
+            raise Http404("Give two model version ids as ?left=…&right=….")
+        version = get_object_or_404(
+            ModelVersion.objects.select_related(
+                "project", "parent", "round", "snapshot"
+            ),
+            pk=int(version_id),
+        )
+        if not selectors.user_leads(user=request.user, project=version.project):
+            raise PermissionDenied
+        return version
+
+    def _promote(self, request: HttpRequest, version: ModelVersion) -> None:
+        from training import services
+
+        if not selectors.user_leads(user=request.user, project=version.project):
+            raise PermissionDenied
+        try:
+            services.model_version_promote(
+                version=version,
+                promoted_by=request.user,  # type: ignore[arg-type]
+                reason="promoted in the admin",
+            )
+        except ValueError as err:
+            messages.error(request, str(err))
+        else:
+            messages.success(
+                request,
+                f"{version.project}: the next round starts from {version.name}.",
+            )

@@ -1,0 +1,348 @@
+"""Read paths of the training side: what the admin's round pages and plots show.
+
+Nothing here writes, and nothing imports torch: the admin loads these at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from annotate.models import Membership, Project
+from training.models import ModelVersion, Round, TrainingRun
+from training.rounds import ACTIVE_STATES, PIPELINE, STATE_OF_JOB
+
+AnyUser = AbstractBaseUser | AnonymousUser
+RL_ALGORITHMS = frozenset({Round.Algorithm.PPO, Round.Algorithm.RLOO})
+
+
+def projects_led_by(*, user: AnyUser) -> QuerySet[Project]:
+    """Projects the user may launch rounds for: those they lead (superusers: all)."""
+    if getattr(user, "is_superuser", False):
+        return Project.objects.order_by("name")
+    if user.pk is None:
+        return Project.objects.none()
+    return Project.objects.filter(
+        membership__user_id=user.pk, membership__role=Membership.Role.LEAD
+    ).order_by("name")
+
+
+def user_leads(*, user: AnyUser, project: Project) -> bool:
+    return projects_led_by(user=user).filter(pk=project.pk).exists()
+
+
+# --- the live round page ------------------------------------------------------------
+
+
+def round_status(*, round_: Round) -> dict[str, Any]:
+    """Everything the live round page shows, as JSON-ready values."""
+    round_ = Round.objects.select_related(
+        "project", "snapshot", "reward_model", "policy", "base_policy"
+    ).get(pk=round_.pk)
+    runs = list(round_.runs.order_by("id"))
+    history_points = sum(len(run.history) for run in runs)
+    return {
+        "round": _round_summary(round_),
+        "steps": _steps(round_, runs),
+        "runs": [_run_summary(run) for run in runs],
+        "log": _log_of(runs),
+        "lineage": _lineage(round_),
+        "evaluation": {
+            key: value for key, value in round_.evaluation.items() if key != "points"
+        },
+        # A plot's image is fetched again only when what it draws has changed.
+        "plot_versions": {
+            "loss": f"{history_points}",
+            "reward_kl": f"{round_.state}-{history_points}",
+            "reward_accuracy": round_.state,
+            "reward_length": round_.state,
+            "distinct": round_.state,
+        },
+    }
+
+
+def _round_summary(round_: Round) -> dict[str, Any]:
+    cancellable = round_.state in ACTIVE_STATES or round_.state == Round.State.FAILED
+    return {
+        "id": round_.pk,
+        "number": round_.number,
+        "project": round_.project.name,
+        "algorithm": round_.get_algorithm_display(),
+        "state": round_.state,
+        "state_label": round_.get_state_display(),
+        "error": round_.error,
+        "cancel_requested": round_.cancel_requested,
+        "can_cancel": cancellable and not round_.cancel_requested,
+        "can_relaunch": round_.state == Round.State.FAILED,
+        "finished_at": _clock(round_.finished_at),
+    }
+
+
+def _steps(round_: Round, runs: list[TrainingRun]) -> list[dict[str, str]]:
+    """The pipeline as a stepper: each state done, current, failed, cancelled, to do."""
+    stopped_at: str = round_.state
+    if round_.state == Round.State.FAILED:
+        stopped_at = round_.failed_state
+    elif round_.state == Round.State.CANCELLED and runs:
+        stopped_at = STATE_OF_JOB[runs[-1].kind]
+    position = PIPELINE.index(stopped_at) if stopped_at in PIPELINE else 0
+    steps = []
+    for index, state in enumerate(PIPELINE):
+        if round_.state == Round.State.DONE or index < position:
+            status = "done"
+        elif index > position:
+            status = "todo"
+        elif round_.state in (Round.State.FAILED, Round.State.CANCELLED):
+            status = round_.state
+        else:
+            status = "current"
+        steps.append(
+            {"state": state, "label": Round.State(state).label, "status": status}
+        )
+    return steps
+
+
+def _run_summary(run: TrainingRun) -> dict[str, Any]:
+    seconds = None
+    if run.started_at is not None:
+        seconds = ((run.finished_at or timezone.now()) - run.started_at).total_seconds()
+    return {
+        "id": run.pk,
+        "kind": run.kind,
+        "label": run.get_kind_display(),
+        "attempt": run.attempt,
+        "status": run.status,
+        "status_label": run.get_status_display(),
+        "percent": round(100 * run.progress),
+        "message": run.message,
+        "worker": run.worker,
+        "started_at": _clock(run.started_at),
+        "finished_at": _clock(run.finished_at),
+        "seconds": None if seconds is None else round(seconds),
+        "resumed_from_step": run.resumed_from_step,
+        "error": run.error,
+    }
+
+
+def _log_of(runs: list[TrainingRun]) -> dict[str, str]:
+    """The log tail of the run that is running (else queued, else the last one)."""
+    by_preference = sorted(
+        runs,
+        key=lambda run: (
+            run.status == TrainingRun.Status.RUNNING,
+            run.is_active,
+            run.pk,
+        ),
+    )
+    if not by_preference:
+        return {"run": "", "text": ""}
+    run = by_preference[-1]
+    return {"run": f"{run.get_kind_display()} #{run.attempt}", "text": run.log_tail}
+
+
+def _lineage(round_: Round) -> dict[str, Any]:
+    snapshot = round_.snapshot
+    reward = round_.reward_model
+    accuracy = _number(reward.metrics.get("eval_accuracy")) if reward else None
+    return {
+        "snapshot": str(snapshot) if snapshot else "",
+        "base_policy": round_.base_policy.name,
+        "reward_model": reward.name if reward else "",
+        "reward_accuracy": accuracy,
+        "policy": round_.policy.name if round_.policy else "",
+        "candidates": round_.generated_candidates.count(),
+    }
+
+
+def _clock(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%H:%M:%S") if moment else ""
+
+
+def _number(value: object) -> float | None:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    return float(value) if is_number else None  # type: ignore[arg-type]
+
+
+# --- plot data ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a plot: its label, its (x, y) points and optional point labels."""
+
+    label: str
+    x: list[float]
+    y: list[float]
+    labels: list[str] = field(default_factory=list)
+
+
+def loss_series(*, round_: Round) -> list[Series]:
+    """Training loss per step of each training run of the round (attempts continue)."""
+    series = []
+    training = (TrainingRun.Kind.TRAIN_REWARD, TrainingRun.Kind.TRAIN_POLICY)
+    for run in round_.runs.filter(kind__in=training).order_by("id"):
+        points = [p for p in run.history if _number(p.get("loss")) is not None]
+        if not points:
+            continue
+        first = run.resumed_from_step or 0
+        label = run.get_kind_display().removeprefix("Train ")
+        if run.attempt > 1:
+            label += f" (attempt {run.attempt})"
+        steps = [float(first + i + 1) for i in range(len(points))]
+        series.append(Series(label, steps, [float(p["loss"]) for p in points]))
+    return series
+
+
+def rl_reward_kl_series(*, round_: Round) -> list[Series]:
+    """Per-step (KL, reward) of the round's PPO/RLOO policy runs."""
+    if round_.algorithm not in RL_ALGORITHMS:
+        return []
+    series = []
+    runs = round_.runs.filter(kind=TrainingRun.Kind.TRAIN_POLICY).order_by("id")
+    for run in runs:
+        points = [
+            p
+            for p in run.history
+            if _number(p.get("kl")) is not None and _number(p.get("reward")) is not None
+        ]
+        if points:
+            label = f"round {round_.number} steps (attempt {run.attempt})"
+            kl = [float(p["kl"]) for p in points]
+            series.append(Series(label, kl, [float(p["reward"]) for p in points]))
+    return series
+
+
+def evaluations_by_round(*, project: Project) -> list[tuple[int, dict[str, Any]]]:
+    """(round number, evaluation) of each evaluated round of the project, in order."""
+    rounds = Round.objects.filter(project=project).exclude(evaluation={})
+    return [
+        (number, evaluation)
+        for number, evaluation in rounds.order_by("number").values_list(
+            "number", "evaluation"
+        )
+    ]
+
+
+def evaluation_series(*, project: Project, keys: tuple[str, ...]) -> list[Series]:
+    """One series per metric key over the project's rounds (x: round number)."""
+    evaluations = evaluations_by_round(project=project)
+    series = []
+    for key in keys:
+        points = [(n, _number(e.get(key))) for n, e in evaluations]
+        kept = [(float(n), value) for n, value in points if value is not None]
+        if kept:
+            series.append(Series(key, [n for n, _ in kept], [v for _, v in kept]))
+    return series
+
+
+def reward_accuracy_series(*, project: Project) -> list[Series]:
+    """Held-out accuracy of each round's reward model (x: round number)."""
+    versions = ModelVersion.objects.filter(
+        project=project, kind=ModelVersion.Kind.REWARD, round__isnull=False
+    ).order_by("round__number")
+    points = [
+        (number, _number(metrics.get("eval_accuracy")))
+        for number, metrics in versions.values_list("round__number", "metrics")
+    ]
+    kept = [(float(n), value) for n, value in points if value is not None]
+    if not kept:
+        return []
+    return [Series("held-out accuracy", [n for n, _ in kept], [v for _, v in kept])]
+
+
+def reward_length_points(*, round_: Round) -> Series | None:
+    """(length, reward) of each evaluation sample of the round."""
+    points = round_.evaluation.get("points") or []
+    kept = [
+        p
+        for p in points
+        if _number(p.get("length")) is not None and _number(p.get("reward")) is not None
+    ]
+    if not kept:
+        return None
+    lengths = [float(p["length"]) for p in kept]
+    return Series("samples", lengths, [float(p["reward"]) for p in kept])
+
+
+# --- model versions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One line of the side-by-side comparison of two model versions."""
+
+    label: str
+    left: str
+    right: str
+
+    @property
+    def differs(self) -> bool:
+        return self.left != self.right
+
+
+def model_versions_compare(
+    *, left: ModelVersion, right: ModelVersion
+) -> list[ComparisonRow]:
+    """Identity, lineage and every metric of two versions, row by row."""
+    facts = [_version_facts(left), _version_facts(right)]
+    metrics = [_flat_metrics(left.metrics), _flat_metrics(right.metrics)]
+    rows = [
+        ComparisonRow(label, facts[0][label], facts[1][label]) for label in facts[0]
+    ]
+    for key in sorted(set(metrics[0]) | set(metrics[1])):
+        rows.append(
+            ComparisonRow(key, metrics[0].get(key, "—"), metrics[1].get(key, "—"))
+        )
+    return rows
+
+
+def _version_facts(version: ModelVersion) -> dict[str, str]:
+    snapshot = version.snapshot
+    return {
+        "name": version.name,
+        "kind": version.get_kind_display(),
+        "project": str(version.project),
+        "path": version.path,
+        "parent": str(version.parent) if version.parent else "—",
+        "round": f"round {version.round.number}" if version.round else "— (base)",
+        "snapshot rankings": str(snapshot.ranking_count) if snapshot else "—",
+        "snapshot comparisons": str(snapshot.comparison_count) if snapshot else "—",
+        "created": timezone.localtime(version.created_at).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested metrics as dotted keys (`evaluation.kl`), numbers to 4 significant."""
+    flat: dict[str, str] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat_metrics(value, prefix=f"{name}."))
+        elif isinstance(value, float):
+            flat[name] = f"{value:.4g}"
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def key_metrics(version: ModelVersion) -> str:
+    """The one or two figures that say how good a version is, for list pages."""
+    metrics = version.metrics
+    if version.kind == ModelVersion.Kind.REWARD:
+        accuracy = _number(metrics.get("eval_accuracy"))
+        return "" if accuracy is None else f"held-out accuracy {accuracy:.1%}"
+    evaluation = metrics.get("evaluation") or {}
+    parts = []
+    for key, label in (
+        ("mean_reward", "reward"),
+        ("kl", "KL"),
+        ("win_rate_vs_reference", "win rate"),
+    ):
+        value = _number(evaluation.get(key))
+        if value is not None:
+            parts.append(f"{label} {value:.3g}")
+    return ", ".join(parts)

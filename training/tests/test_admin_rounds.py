@@ -1,0 +1,310 @@
+"""Admin round pages: launch form, live status, plots, compare, promote, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from annotate.models import Prompt
+from training import services
+from training.admin import PLOT_DESCRIPTIONS
+from training.models import DataSnapshot, ModelVersion, Round, TrainingRun
+from training.tests.fixtures_rounds import QUICK, drain
+
+LAUNCH = reverse("admin:training_round_launch")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def admin_lead(lead):
+    """The demo's lead: a superuser who also leads the project."""
+    lead.is_staff = lead.is_superuser = True
+    lead.save()
+    return lead
+
+
+@pytest.fixture
+def lead_client(client, admin_lead):
+    client.force_login(admin_lead)
+    return client
+
+
+def form_data(response: Any, **changes: Any) -> dict[str, Any]:
+    """What a browser submits for the rendered form, with some fields changed."""
+    data: dict[str, Any] = {}
+    for field in response.context["form"]:
+        value = field.value()
+        if value is False or value is None:
+            continue  # an unticked box or an empty field is not sent
+        data[field.name] = "on" if value is True else value
+    data.update(changes)
+    return data
+
+
+QUICK_FIELDS = {
+    "reward__epochs": QUICK["reward_settings"]["epochs"],
+    "reward__batch_size": QUICK["reward_settings"]["batch_size"],
+    "dpo__epochs": QUICK["policy_settings"]["epochs"],
+    "dpo__batch_size": QUICK["policy_settings"]["batch_size"],
+    "generation__k": QUICK["generation_settings"]["k"],
+    "generation__max_new_tokens": QUICK["generation_settings"]["max_new_tokens"],
+}
+
+
+def test_launch_form_shows_the_trainers_defaults_and_help(ranked_project, lead_client):
+    project = ranked_project()
+    response = lead_client.get(LAUNCH)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form["dpo__lr"].value() == 5e-05
+    assert form["dpo__loss"].value() == "dpo"
+    assert form["ppo__kl_coef"].value() == 0.05
+    assert form["reward__epochs"].value() == 6
+    assert form["generation__k"].value() == services.default_k(project)
+    assert "(default: 5e-05)" in form.fields["dpo__lr"].help_text
+    assert "this project takes 2 to 4" in form.fields["generation__k"].help_text
+    fresh = list(services.fresh_prompts(project).values_list("pk", flat=True))
+    assert form["prompts"].value() == fresh
+    html = response.content.decode()
+    # Only the chosen algorithm's settings are visible.
+    assert 'data-algorithm="dpo">' in html
+    assert 'data-algorithm="ppo" hidden>' in html
+    assert 'id="launch-blockers"' not in html
+
+
+def test_too_little_data_is_refused_with_the_reason_and_nothing_is_written(
+    ranked_project, lead_client
+):
+    ranked_project(n_ranked=2)
+    page = lead_client.get(LAUNCH)
+    assert "Not enough data: 2 rankings" in page.content.decode()  # warned before
+    prompts_before = Prompt.objects.count()
+    response = lead_client.post(
+        LAUNCH, form_data(page, new_prompts="A brand new prompt\n")
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Nothing was launched" in html
+    assert "Not enough data: 2 rankings and 6 comparisons" in html
+    assert Round.objects.count() == DataSnapshot.objects.count() == 0
+    assert Prompt.objects.count() == prompts_before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_launch_sends_only_changed_settings_and_opens_the_live_page(
+    ranked_project, lead_client, queued, admin_lead
+):
+    project = ranked_project()
+    fresh = list(services.fresh_prompts(project).values_list("pk", flat=True))
+    page = lead_client.get(LAUNCH)
+    data = form_data(page, new_prompts="Write a haiku\n\n", **QUICK_FIELDS)
+    response = lead_client.post(LAUNCH, data)
+    round_ = Round.objects.get()
+    live = reverse("admin:training_round_live", args=[round_.pk])
+    assert response.status_code == 302 and response.url == live
+    assert round_.algorithm == Round.Algorithm.DPO
+    assert round_.launched_by == admin_lead
+    assert round_.policy_settings == QUICK["policy_settings"]
+    assert round_.reward_settings == QUICK["reward_settings"]
+    assert round_.generation_settings == QUICK["generation_settings"]
+    haiku = Prompt.objects.get(project=project, text="Write a haiku")
+    assert round_.prompt_ids == [*fresh, haiku.pk]
+    assert len(queued) == 1
+    page = lead_client.get(live)
+    assert page.status_code == 200
+    assert "Train reward model" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_setting_errors_stand_next_to_their_field_and_a_running_round_blocks(
+    ranked_project, lead_client, queued
+):
+    ranked_project()
+    page = lead_client.get(LAUNCH)
+    response = lead_client.post(LAUNCH, form_data(page, generation__k=9))
+    assert (
+        "K=9 is outside this project's range 2–4."
+        in (response.context["form"].errors["generation__k"])
+    )
+    assert not Round.objects.exists()
+    lead_client.post(LAUNCH, form_data(page))
+    again = lead_client.get(LAUNCH)
+    assert "Round 1 is still training reward model" in again.content.decode()
+    refused = lead_client.post(LAUNCH, form_data(page))
+    assert "Round 1 is still" in " ".join(refused.context["form"].non_field_errors())
+    assert Round.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_status_json_then_cancel_from_the_admin(ranked_project, lead_client, queued):
+    project = ranked_project()
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK)
+    )
+    status = lead_client.get(
+        reverse("admin:training_round_status", args=[round_.pk])
+    ).json()
+    assert set(status) == {
+        "round",
+        "steps",
+        "runs",
+        "log",
+        "lineage",
+        "evaluation",
+        "plot_versions",
+    }
+    assert status["round"]["state"] == "training_reward"
+    assert status["round"]["can_cancel"] and not status["round"]["can_relaunch"]
+    assert [s["status"] for s in status["steps"]] == [
+        "done",
+        "current",
+        "todo",
+        "todo",
+        "todo",
+        "todo",
+    ]
+    (run,) = status["runs"]
+    assert (run["kind"], run["status"], run["percent"]) == ("train_reward", "queued", 0)
+    assert status["lineage"]["snapshot"].startswith(f"snapshot {round_.snapshot_id}")
+    assert set(status["plot_versions"]) == set(PLOT_DESCRIPTIONS)
+
+    cancel = reverse("admin:training_round_cancel", args=[round_.pk])
+    assert lead_client.get(cancel).status_code == 405
+    lead_client.post(cancel)
+    round_.refresh_from_db()
+    assert round_.state == Round.State.CANCELLED
+    assert round_.runs.get().status == TrainingRun.Status.CANCELLED
+    page = lead_client.post(cancel, follow=True)
+    assert "there is nothing to cancel" in page.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plots_are_png_before_and_after_a_round(ranked_project, lead_client, queued):
+    project = ranked_project()
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(algorithm="ppo", **QUICK)
+    )
+
+    def plots() -> dict[str, bytes]:
+        images = {}
+        for name in PLOT_DESCRIPTIONS:
+            url = reverse("admin:training_round_plot", args=[round_.pk, name])
+            response = lead_client.get(url)
+            assert response.status_code == 200
+            assert response["Content-Type"] == "image/png"
+            assert response.content.startswith(PNG_MAGIC)
+            images[name] = response.content
+        return images
+
+    empty = plots()
+    assert len(set(empty.values())) == len(empty)  # each says "no data yet" titled
+    assert drain(queued) == ["succeeded"] * 4
+    drawn = plots()
+    assert all(drawn[name] != empty[name] for name in PLOT_DESCRIPTIONS)
+    missing = reverse("admin:training_round_plot", args=[round_.pk, "nope"])
+    assert lead_client.get(missing).status_code == 404
+
+
+@pytest.fixture
+def policies(ranked_project) -> tuple[ModelVersion, ModelVersion]:
+    """A base policy and one trained from it, with metrics to compare."""
+    project = ranked_project(n_ranked=0)
+    base = services.base_policy_version(project)
+    trained = ModelVersion.objects.create(
+        project=project,
+        kind=ModelVersion.Kind.POLICY,
+        name="hand-trained policy",
+        path="/models/trained",
+        parent=base,
+        metrics={"steps": 12, "evaluation": {"kl": 0.25, "mean_reward": 1.5}},
+    )
+    return base, trained
+
+
+def test_compare_promote_and_roll_back(policies, lead_client):
+    base, trained = policies
+    compare = reverse("admin:training_modelversion_compare")
+    page = lead_client.get(f"{compare}?left={base.pk}&right={trained.pk}")
+    assert page.status_code == 200
+    rows = {row.label: (row.left, row.right) for row in page.context["rows"]}
+    assert rows["name"] == (base.name, trained.name)
+    assert rows["parent"] == ("—", str(base))
+    assert rows["evaluation.kl"] == ("—", "0.25")
+    assert rows["steps"] == ("—", "12")
+
+    promote = reverse("admin:training_modelversion_promote", args=[trained.pk])
+    lead_client.post(promote, {"next": "https://elsewhere.example/"})
+    assert services.current_policy(base.project) == trained
+    changelist = lead_client.get(reverse("admin:training_modelversion_changelist"))
+    assert changelist.context["current_policies"] == [(base.project, trained)]
+    assert f"Roll back to {base.name}" in changelist.content.decode()
+
+    rollback = reverse("admin:training_modelversion_rollback", args=[base.project_id])
+    lead_client.post(rollback)
+    assert services.current_policy(base.project) == base
+    refused = lead_client.post(rollback, follow=True)
+    assert "has no earlier policy to roll back to" in refused.content.decode()
+
+
+def test_the_compare_action_needs_exactly_two_versions(policies, lead_client):
+    base, trained = policies
+    changelist = reverse("admin:training_modelversion_changelist")
+    one = lead_client.post(
+        changelist,
+        {"action": "compare_two", "_selected_action": [base.pk]},
+        follow=True,
+    )
+    assert "Select exactly two versions; 1 selected." in one.content.decode()
+    two = lead_client.post(
+        changelist, {"action": "compare_two", "_selected_action": [base.pk, trained.pk]}
+    )
+    assert two.url.endswith(f"?left={base.pk}&right={trained.pk}")
+
+
+def test_staff_who_do_not_lead_a_project_cannot_launch_or_watch_its_rounds(
+    ranked_project, client, django_user_model
+):
+    project = ranked_project()
+    other = ranked_project(n_ranked=0, slug="other")
+    staff = django_user_model.objects.create_user("sam_staff", is_staff=True)
+    client.force_login(staff)
+    assert client.get(LAUNCH).status_code == 403  # leads no project at all
+
+    from annotate.services import membership_set
+
+    membership_set(project=other, user=staff, role="lead")
+    page = client.get(LAUNCH)
+    assert list(page.context["form"].fields["project"].queryset) == [other]
+    assert client.get(f"{LAUNCH}?project={project.pk}").status_code == 403
+    response = client.post(LAUNCH, {"project": project.pk, "algorithm": "dpo"})
+    assert response.status_code == 403
+    assert not Round.objects.exists()
+    round_ = Round.objects.create(
+        project=project,
+        number=1,
+        algorithm="dpo",
+        base_policy=services.base_policy_version(project),
+    )
+    for name in ("live", "status"):
+        url = reverse(f"admin:training_round_{name}", args=[round_.pk])
+        assert client.get(url).status_code == 403
+
+
+def test_round_list_shows_the_current_job_without_a_query_per_row(
+    ranked_project, lead_client, django_assert_max_num_queries
+):
+    project = ranked_project(n_ranked=0)
+    base = services.base_policy_version(project)
+    for number in (1, 2, 3):
+        round_ = Round.objects.create(
+            project=project, number=number, algorithm="dpo", base_policy=base
+        )
+        TrainingRun.objects.create(round=round_, kind="train_reward", progress=0.5)
+    changelist = reverse("admin:training_round_changelist")
+    with django_assert_max_num_queries(12):
+        page = lead_client.get(changelist)
+    html = page.content.decode()
+    assert html.count('<progress max="100" value="50">') == 3
+    assert reverse("admin:training_round_launch") in html
