@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotate.demo_content import DEMO_PROMPTS
+from annotate.demo_content import DEMO_PROMPTS, NEXT_ROUND_PROMPTS
 from annotate.models import Membership, Project
 from annotate.services import candidate_create, membership_set, prompt_create
 
@@ -82,4 +82,9 @@ def demo_seed() -> tuple[Project, int, int]:
                 generation_settings={"demo_quality": candidate.quality},
             )
             added_outputs += created
+    for text in NEXT_ROUND_PROMPTS:
+        _, created = prompt_create(
+            project=project, text=text, metadata={"category": "next round"}
+        )
+        added_prompts += created
     return project, added_prompts, added_outputs

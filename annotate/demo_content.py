@@ -2312,3 +2312,17 @@ DEMO_PROMPTS: tuple[DemoPrompt, ...] = (
         ),
     ),
 )
+
+
+# Prompts with no outputs yet: a training round's new policy writes theirs, and they
+# then reach the annotators like any other task.
+NEXT_ROUND_PROMPTS: tuple[str, ...] = (
+    "Explain what a mortgage offset account is, in two sentences.",
+    "Write a polite reply declining a meeting invitation for Friday.",
+    "What should I pack for a three-day hike in autumn?",
+    "Give me three tips for keeping houseplants alive while I travel.",
+    "How do I convert a recipe from cups to grams?",
+    "Summarise why regular backups matter for a small business.",
+    "Suggest a name for a neighbourhood book swap and say why.",
+    "What is the difference between weather and climate?",
+)
