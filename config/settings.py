@@ -134,6 +134,7 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components: ids and timestamps are never sent.
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"RoundStateEnum": "training.models.Round.State"},
 }
 
 # Celery: the filesystem broker needs no server; one folder is both inbox and outbox.

@@ -11,7 +11,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from annotate.exporting import ExportError
+from annotate.importing.service import ImportRejected
 from annotate.services import ConflictWarning, SubmissionError
+from training.rounds import IllegalTransition
+from training.services import LaunchRefused
 
 # Errors that concern no single field are reported under the part of the request
 # they are about; the rest (not found, forbidden, method) under "detail".
@@ -46,6 +50,21 @@ def _join(path: str, key: object) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+def _option_error(error: ExportError) -> dict[str, str]:
+    """ExportError messages start with the option they are about: "rounds: …"."""
+    option, _, why = str(error).partition(": ")
+    return {option: why} if why else {"body": str(error)}
+
+
+def _row_errors(rejected: ImportRejected) -> dict[str, str]:
+    """Each bad record keyed by its index in `records`; whole-input errors by it."""
+    errors: dict[str, str] = {}
+    for error in rejected.errors:
+        key = "records" if error.row is None else f"records.{error.row - 1}"
+        errors[key] = " ".join(filter(None, [errors.get(key), error.message]))
+    return errors
+
+
 def _conflict_response(warning: ConflictWarning) -> Response:
     return Response(
         {
@@ -65,6 +84,14 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return _conflict_response(exc)
     if isinstance(exc, SubmissionError):
         exc = exceptions.ValidationError(exc.errors)
+    elif isinstance(exc, LaunchRefused):
+        exc = exceptions.ValidationError(exc.reasons)
+    elif isinstance(exc, IllegalTransition):
+        exc = exceptions.ValidationError({"state": str(exc)})
+    elif isinstance(exc, ExportError):
+        exc = exceptions.ValidationError(_option_error(exc))
+    elif isinstance(exc, ImportRejected):
+        exc = exceptions.ValidationError(_row_errors(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from annotate.models import Assignment
+from training.models import ModelVersion, Round
 
 # Primary keys are 64-bit; larger numbers can only be typos and would overflow SQL.
 MAX_ID = 2**63 - 1
@@ -24,6 +25,10 @@ def id_filter(lookup: str, what: str) -> serializers.IntegerField:
     return serializers.IntegerField(
         source=lookup, required=False, min_value=1, max_value=MAX_ID, help_text=what
     )
+
+
+def round_filter(lookup: str, what: str) -> serializers.IntegerField:
+    return id_filter(lookup, f"Only {what} round number (combine with project).")
 
 
 def annotator_filter(lookup: str) -> serializers.CharField:
@@ -39,6 +44,7 @@ class PromptFilters(serializers.Serializer):
 class CandidateFilters(serializers.Serializer):
     project = id_filter("prompt__project_id", "Only outputs of this project id.")
     prompt = id_filter("prompt_id", "Only outputs of this prompt id.")
+    round = round_filter("origin__round__number", "outputs generated in this")
 
 
 class AssignmentFilters(serializers.Serializer):
@@ -98,3 +104,16 @@ class QueryFilterBackend(BaseFilterBackend):
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         filters = view.filter_serializer()  # type: ignore[attr-defined]
         return [_parameter(name, field) for name, field in filters.fields.items()]
+
+
+class RoundFilters(serializers.Serializer):
+    project = id_filter("project_id", "Only rounds of this project id.")
+    state = serializers.ChoiceField(
+        Round.State.choices, required=False, help_text="Only rounds in this state."
+    )
+
+
+class ModelVersionFilters(serializers.Serializer):
+    project = id_filter("project_id", "Only models of this project id.")
+    kind = serializers.ChoiceField(ModelVersion.Kind.choices, required=False)
+    round = round_filter("round__number", "models produced by this")

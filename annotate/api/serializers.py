@@ -16,6 +16,15 @@ from rest_framework import serializers
 
 from annotate.api.filters import MAX_ID
 from annotate.api.permissions import member_projects
+from annotate.exporting import (
+    ExportFormat,
+    ExportOptions,
+    FileType,
+    SourceFilter,
+    Style,
+    TiePolicy,
+)
+from annotate.importing import FORMATS
 from annotate.models import (
     K_MIN,
     LIKERT_MAX,
@@ -29,6 +38,8 @@ from annotate.models import (
     Prompt,
 )
 from annotate.serializers import SubmissionSerializer
+from training.models import ModelVersion, Round
+from training.services import LaunchRequest
 
 MAX_BULK_ROWS = 1000
 MESSAGE_ROLES = ["system", "user", "assistant"]
@@ -275,7 +286,12 @@ class AssignmentSerializer(serializers.ModelSerializer):
     outputs = serializers.SerializerMethodField(
         help_text="The outputs in this annotator's shuffled display order."
     )
-    annotator = serializers.CharField(source="annotator.username", read_only=True)
+    annotator = serializers.CharField(
+        source="annotator.username",
+        read_only=True,
+        allow_null=True,
+        help_text="Null for judgements imported from a dataset.",
+    )
 
     class Meta:
         model = Assignment
@@ -320,7 +336,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
     )
     prompt = serializers.IntegerField(source="assignment.prompt_id", read_only=True)
     annotator = serializers.CharField(
-        source="assignment.annotator.username", read_only=True
+        source="assignment.annotator.username", read_only=True, allow_null=True
     )
     judgements = JudgementSerializer(many=True, read_only=True)
 
@@ -337,6 +353,7 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "skip_reason",
             "notes",
             "source",
+            "import_source",
             "created_at",
             "judgements",
         ]
@@ -357,7 +374,9 @@ class ComparisonSerializer(serializers.ModelSerializer):
         source="annotation.assignment.prompt_id", read_only=True
     )
     annotator = serializers.CharField(
-        source="annotation.assignment.annotator.username", read_only=True
+        source="annotation.assignment.annotator.username",
+        read_only=True,
+        allow_null=True,
     )
 
     class Meta:
@@ -374,3 +393,142 @@ class ComparisonSerializer(serializers.ModelSerializer):
             "rank_gap",
             "likert_gap",
         ]
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    round = serializers.IntegerField(
+        source="round.number",
+        read_only=True,
+        allow_null=True,
+        help_text="Number of the round that produced it; null for a base model.",
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "project",
+            "kind",
+            "name",
+            "path",
+            "parent",
+            "round",
+            "snapshot",
+            "metrics",
+            "created_at",
+        ]
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    launched_by = serializers.CharField(
+        source="launched_by.username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Round
+        fields = [
+            "id",
+            "project",
+            "number",
+            "state",
+            "failed_state",
+            "algorithm",
+            "reward_settings",
+            "policy_settings",
+            "generation_settings",
+            "base_policy",
+            "snapshot",
+            "reward_model",
+            "policy",
+            "prompt_ids",
+            "evaluation",
+            "launched_by",
+            "cancel_requested",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class RoundLaunchSerializer(serializers.Serializer):
+    project = ScopedIdField(member_projects, queryset=Project.objects.all())
+    algorithm = serializers.ChoiceField(
+        Round.Algorithm.choices, default=Round.Algorithm.DPO
+    )
+    policy_settings = PlainJsonObjectField(required=False, default=dict)
+    reward_settings = PlainJsonObjectField(required=False, default=dict)
+    generation_settings = PlainJsonObjectField(required=False, default=dict)
+    prompt_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Prompts without outputs to generate for; null: every such prompt.",
+    )
+    new_prompts = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+    base_policy = ScopedIdField(
+        lambda user: ModelVersion.objects.filter(project__in=member_projects(user)),
+        queryset=ModelVersion.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The policy to start from; default: the current one.",
+    )
+
+    def launch_request(self) -> LaunchRequest:
+        values = dict(self.validated_data)
+        values.pop("project")
+        return LaunchRequest(**values)
+
+
+class ExportSerializer(serializers.Serializer):
+    project = ScopedIdField(member_projects, queryset=Project.objects.all())
+    format = serializers.ChoiceField(ExportFormat.choices)
+    style = serializers.ChoiceField(Style.choices, default=Style.STANDARD)
+    file_type = serializers.ChoiceField(
+        [FileType.JSONL, FileType.PARQUET], default=FileType.JSONL
+    )
+    source = serializers.ChoiceField(SourceFilter.choices, default=SourceFilter.ALL)
+    annotators = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list
+    )
+    rounds = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        default=list,
+    )
+    min_agreement = serializers.FloatField(min_value=0, max_value=1, default=0.0)
+    ties = serializers.ChoiceField(TiePolicy.choices, default=TiePolicy.DROP)
+    exclude_flagged_chosen = serializers.BooleanField(default=False)
+    desirable_min_likert = serializers.IntegerField(
+        min_value=LIKERT_MIN, max_value=LIKERT_MAX, default=5
+    )
+    undesirable_max_likert = serializers.IntegerField(
+        min_value=LIKERT_MIN, max_value=LIKERT_MAX, default=3
+    )
+
+    def options(self) -> ExportOptions:
+        return ExportOptions.from_values(self.validated_data)
+
+
+class ImportSerializer(serializers.Serializer):
+    project = ScopedIdField(member_projects, queryset=Project.objects.all())
+    format = serializers.ChoiceField(FORMATS, default="auto")
+    records = serializers.ListField(
+        child=PlainJsonObjectField(),
+        allow_empty=False,
+        max_length=MAX_BULK_ROWS * 10,
+        help_text="Rows as the format has them (TRL, HH-RLHF, UltraFeedback…).",
+    )
+    source_name = serializers.CharField(
+        max_length=100, default="api", help_text="Recorded as where the rows came from."
+    )
+
+
+class ImportReportSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    rows = serializers.IntegerField()
+    added = serializers.DictField(child=serializers.IntegerField())
+    duplicates = serializers.DictField(child=serializers.IntegerField())

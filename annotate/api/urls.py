@@ -15,6 +15,10 @@ router.register("candidates", views.CandidateViewSet, basename="candidate")
 router.register("assignments", views.AssignmentViewSet, basename="assignment")
 router.register("annotations", views.AnnotationViewSet, basename="annotation")
 router.register("comparisons", views.ComparisonViewSet, basename="comparison")
+router.register("exports", views.ExportViewSet, basename="export")
+router.register("imports", views.ImportViewSet, basename="import")
+router.register("rounds", views.RoundViewSet, basename="round")
+router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="token"),

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -16,10 +18,12 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotate import selectors, services
+from annotate import exporting, selectors, services
 from annotate.api import filters, permissions
 from annotate.api import serializers as api_serializers
 from annotate.api.schema import ConflictSerializer
+from annotate.exporting import services as exporting_services
+from annotate.importing.service import import_records
 from annotate.models import (
     Annotation,
     Assignment,
@@ -29,6 +33,8 @@ from annotate.models import (
     Prompt,
 )
 from annotate.serializers import SkipSerializer
+from training import services as training_services
+from training.models import ModelVersion, Round
 
 
 class ApiViewSet(viewsets.GenericViewSet):
@@ -67,6 +73,18 @@ class ApiViewSet(viewsets.GenericViewSet):
             name = self.model._meta.verbose_name
             raise NotFound(f"No {name} {raw} among those you may see.")
         return super().get_object()
+
+    def lead_body(
+        self, serializer_class: type[serializers.Serializer], action: str
+    ) -> Any:
+        """The validated body, whose `project` the caller must lead to do this."""
+        body = serializer_class(
+            data=self.request.data, context=self.get_serializer_context()
+        )
+        body.is_valid(raise_exception=True)
+        project = body.validated_data["project"]
+        permissions.require_lead(self.user, [project.pk], action)
+        return body
 
     def respond_to_write(
         self, serializer_class: type[serializers.Serializer], obj: Model, created: bool
@@ -342,3 +360,121 @@ class ComparisonViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
             .select_related("annotation__assignment__annotator")
             .order_by("id")
         )
+
+
+class RoundViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    ApiViewSet,
+):
+    """Training rounds of the projects you lead."""
+
+    model = Round
+    serializer_class = api_serializers.RoundSerializer
+    filter_serializer = filters.RoundFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            Round.objects.filter(project_id__in=permissions.led_project_ids(self.user))
+            .select_related("launched_by")
+            .order_by("id")
+        )
+
+    @extend_schema(
+        request=api_serializers.RoundLaunchSerializer,
+        responses={201: api_serializers.RoundSerializer},
+        description="Leads: freeze the project's rankings and start a round; 400 "
+        "names each reason it cannot start (data, settings, prompts, a running "
+        "round).",
+    )
+    def create(self, request: Request) -> Response:
+        body = self.lead_body(api_serializers.RoundLaunchSerializer, "launch rounds")
+        round_ = training_services.round_launch(
+            project=body.validated_data["project"],
+            request=body.launch_request(),
+            launched_by=self.user,
+        )
+        return self.respond_to_write(api_serializers.RoundSerializer, round_, True)
+
+    @extend_schema(request=None, description="Stop the round (at its next step).")
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def cancel(self, request: Request, pk: str) -> Response:
+        round_ = training_services.round_cancel(round_=self.get_object())
+        return Response(self.get_serializer(round_).data)
+
+    @extend_schema(request=None, description="Resume a failed round where it failed.")
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def relaunch(self, request: Request, pk: str) -> Response:
+        round_ = training_services.round_relaunch(round_=self.get_object())
+        return Response(self.get_serializer(round_).data)
+
+
+class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Policies and reward models of the projects you lead, with their lineage."""
+
+    model = ModelVersion
+    serializer_class = api_serializers.ModelVersionSerializer
+    filter_serializer = filters.ModelVersionFilters
+
+    def visible_queryset(self) -> QuerySet:
+        return (
+            ModelVersion.objects.filter(
+                project_id__in=permissions.led_project_ids(self.user)
+            )
+            .select_related("round")
+            .order_by("id")
+        )
+
+
+class ExportViewSet(ApiViewSet):
+    """Leads: a project's judgements as a TRL-format file download."""
+
+    model = Project
+    serializer_class = api_serializers.ExportSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        request=api_serializers.ExportSerializer,
+        responses={
+            (200, content_type): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The export file, streamed."
+            )
+            for content_type in exporting_services.CONTENT_TYPES.values()
+        },
+        description="Export the project's judgements (pairs, unpaired, rankings, "
+        "ratings or raw) as JSONL or Parquet; same options as the export_data "
+        "command. 400 names the option that cannot be met.",
+    )
+    def create(self, request: Request) -> StreamingHttpResponse:
+        body = self.lead_body(api_serializers.ExportSerializer, "export its data")
+        download = exporting.export_download(
+            project=body.validated_data["project"],
+            options=body.options(),
+            file_type=exporting.FileType(body.validated_data["file_type"]),
+        )
+        response = StreamingHttpResponse(
+            download.chunks, content_type=download.content_type
+        )
+        response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
+        return response
+
+
+class ImportViewSet(ApiViewSet):
+    """Leads: add prompts, outputs and preference data from records in the body."""
+
+    model = Project
+    serializer_class = api_serializers.ImportSerializer
+    filter_backends: list = []
+
+    @extend_schema(
+        request=api_serializers.ImportSerializer,
+        responses={201: api_serializers.ImportReportSerializer},
+        description="Import records (formats as import_data reads them). Every "
+        "record is checked first; one bad record refuses all, keyed records.<index>. "
+        "Importing the same records again adds nothing.",
+    )
+    def create(self, request: Request) -> Response:
+        body = self.lead_body(api_serializers.ImportSerializer, "import data")
+        report = import_records(**body.validated_data)
+        return Response(api_serializers.ImportReportSerializer(report).data, status=201)

@@ -28,7 +28,9 @@ pytestmark = pytest.mark.django_db
 ROLES = ["anonymous", "annotator", "lead", "non_member"]
 
 
-def submit_ranked(assignment: Assignment, annotator: User) -> int:
+def submit_ranked(assignment: Assignment | None, annotator: User) -> int:
+    """Rank and rate the assignment's outputs in display order; the annotation id."""
+    assert assignment is not None
     order = assignment.display_order
     annotation, _ = annotation_submit(
         assignment_id=assignment.pk,
@@ -212,6 +214,31 @@ MATRIX: list[tuple[str, str, Body, dict[str, int]]] = [
         None,
         {"annotator": 404, "non_member": 404},
     ),
+    (
+        "post",
+        "exports/",
+        lambda w: {"project": w["project"], "format": "pairs"},
+        {"annotator": 403, "non_member": 400},
+    ),
+    (
+        "post",
+        "imports/",
+        lambda w: {
+            "project": w["project"],
+            "format": "trl",
+            "records": [{"prompt": "2+2?", "chosen": "4", "rejected": "5"}],
+        },
+        {"annotator": 403, "lead": 201, "non_member": 400},
+    ),
+    ("get", "rounds/", None, {}),
+    (
+        "post",
+        "rounds/",
+        lambda w: {"project": w["project"]},
+        # The lead may launch; two rankings are too few, and the refusal says so.
+        {"annotator": 403, "lead": 400, "non_member": 400},
+    ),
+    ("get", "model-versions/", None, {}),
 ]
 
 

@@ -1,0 +1,150 @@
+"""REST API over the other services: exports, imports, rounds and model versions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from annotate.models import Annotation, Project
+from annotate.services import assignment_next
+from annotate.tests.test_api_permissions import submit_ranked
+from training.models import ModelVersion, Round
+
+pytestmark = pytest.mark.django_db
+
+
+def api_as(user: User) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def judged_project(make_project, annotator) -> Project:
+    """Four prompts ranked by the annotator (K=4: 6 comparisons each), one fresh."""
+    project = make_project(k=4, n_prompts=4, members=[annotator])
+    for _ in range(4):
+        submit_ranked(assignment_next(project=project, annotator=annotator), annotator)
+    project.prompts.create(text="A fresh prompt with no outputs yet.")
+    return project
+
+
+def test_lead_exports_pairs_as_jsonl(judged_project, lead):
+    response = api_as(lead).post(
+        "/api/v1/exports/",
+        {"project": judged_project.pk, "format": "pairs"},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-ndjson"
+    assert response["Content-Disposition"].startswith('attachment; filename="tests-')
+    rows = [
+        json.loads(line)
+        for line in b"".join(response.streaming_content).split(b"\n")
+        if line
+    ]
+    assert len(rows) == 4 * 6
+    assert {"prompt", "chosen", "rejected"} <= set(rows[0])
+
+
+def test_export_refusals_name_the_option(judged_project, lead, annotator):
+    refused = api_as(lead).post(
+        "/api/v1/exports/",
+        {"project": judged_project.pk, "format": "pairs", "rounds": [7]},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "rounds": "project 'tests' has no round 7; its rounds: none yet"
+    }
+    forbidden = api_as(annotator).post(
+        "/api/v1/exports/",
+        {"project": judged_project.pk, "format": "pairs"},
+        format="json",
+    )
+    assert forbidden.status_code == 403
+
+
+def test_lead_imports_preference_pairs_once(make_project, lead):
+    project = make_project(k=2, n_prompts=0)
+    records = [
+        {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"},
+        {"prompt": "Capital of France?", "chosen": "Paris", "rejected": "Lyon"},
+    ]
+    body = {"project": project.pk, "format": "trl", "records": records}
+    first = api_as(lead).post("/api/v1/imports/", body, format="json")
+    assert first.status_code == 201, first.json()
+    assert first.json()["added"]["annotations"] == 2
+    again = api_as(lead).post("/api/v1/imports/", body, format="json")
+    assert again.json()["added"].get("annotations", 0) == 0
+    assert Annotation.objects.filter(source="imported").count() == 2
+
+
+def test_a_bad_import_record_refuses_all_and_names_its_index(make_project, lead):
+    project = make_project(k=2, n_prompts=0)
+    records = [
+        {"prompt": "What is 2+2?", "chosen": "4", "rejected": "5"},
+        {"prompt": "Capital of France?", "chosen": "Paris"},
+    ]
+    response = api_as(lead).post(
+        "/api/v1/imports/",
+        {"project": project.pk, "format": "trl", "records": records},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["records.1"]
+    assert "rejected" in response.json()["errors"]["records.1"]
+    assert not project.prompts.exists()
+
+
+def test_a_round_launch_without_enough_data_says_why(make_project, lead):
+    project = make_project(k=3, n_prompts=1)
+    response = api_as(lead).post(
+        "/api/v1/rounds/", {"project": project.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert "Not enough data" in response.json()["errors"]["data"]
+    assert not Round.objects.exists()
+
+
+def test_lead_launches_lists_and_cancels_a_round(judged_project, lead, annotator):
+    client = api_as(lead)
+    launched = client.post(
+        "/api/v1/rounds/",
+        {"project": judged_project.pk, "algorithm": "dpo"},
+        format="json",
+    )
+    assert launched.status_code == 201, launched.json()
+    assert launched.json()["state"] == "training_reward"
+    assert launched.json()["launched_by"] == "lena_lead"
+    round_id = launched.json()["id"]
+    listed = client.get(
+        f"/api/v1/rounds/?project={judged_project.pk}&state=training_reward"
+    )
+    assert [row["id"] for row in listed.json()["results"]] == [round_id]
+    cancelled = client.post(f"/api/v1/rounds/{round_id}/cancel/")
+    assert cancelled.json()["state"] == "cancelled"
+    again = client.post(f"/api/v1/rounds/{round_id}/cancel/")
+    assert again.status_code == 400
+    assert "nothing to cancel" in again.json()["errors"]["state"]
+    versions = client.get(f"/api/v1/model-versions/?project={judged_project.pk}")
+    assert [row["kind"] for row in versions.json()["results"]] == ["policy"]
+    assert ModelVersion.objects.count() == 1
+
+
+def test_annotators_see_no_rounds_or_models(judged_project, lead, annotator):
+    launched = api_as(lead).post(
+        "/api/v1/rounds/", {"project": judged_project.pk}, format="json"
+    )
+    client = api_as(annotator)
+    assert client.get("/api/v1/rounds/").json()["count"] == 0
+    assert client.get("/api/v1/model-versions/").json()["count"] == 0
+    detail = client.get(f"/api/v1/rounds/{launched.json()['id']}/")
+    assert detail.status_code == 404
+    refused = client.post(
+        "/api/v1/rounds/", {"project": judged_project.pk}, format="json"
+    )
+    assert refused.status_code == 403
