@@ -15,8 +15,9 @@ DEFINITIONS = """\
 
 - **Ranks**: 1 = best; outputs sharing a rank were tied by the annotator.
 - **Pairs** come from expanding each ranking into its pairs, better output first.
-  `weight` is 1 / (pairs kept from that ranking), so each ranking sums to 1
-  (InstructGPT's 1/C(K,2) when nothing is tied); `margin` is the rank gap
+  `weight` is 1 / (pairs its ranking gives under the tie policy), so each ranking
+  sums to 1 before the agreement and flag filters (InstructGPT's 1/C(K,2) when
+  nothing is tied); `margin` is the rank gap
   (rank of rejected − rank of chosen), which TRL's RewardTrainer subtracts from the
   reward difference; `likert_gap` is Likert(chosen) − Likert(rejected).
 - **Ties**: `drop` gives no pair for tied outputs; `keep` gives one pair with
