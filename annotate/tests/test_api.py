@@ -135,6 +135,16 @@ def test_skip_needs_a_reason_and_frees_the_prompt(project, annotator):
     assert next_task(client, project)["prompt"]["id"] != task["prompt"]["id"]
 
 
+@pytest.mark.parametrize("path", ["annotations/", "assignments/{id}/skip/"])
+def test_a_time_spent_too_large_to_store_is_refused(project, annotator, path):
+    client = api_as(annotator)
+    task = next_task(client, project)
+    body = submission(task, reason="Off topic", time_spent_ms=10**20)
+    response = client.post("/api/v1/" + path.format(id=task["id"]), body, format="json")
+    assert response.status_code == 400
+    assert "less than or equal to" in response.json()["errors"]["time_spent_ms"]
+
+
 def test_an_empty_queue_answers_204(make_project, annotator):
     project = make_project(k=3, n_prompts=0, members=[annotator])
     response = api_as(annotator).post(
