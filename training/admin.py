@@ -186,7 +186,9 @@ class RoundAdmin(ReadOnlyAdmin):
                 messages.success(request, f"Round {round_.number} launched.")
                 live = reverse("admin:training_round_live", args=[round_.pk])
                 return HttpResponseRedirect(live)
-        return self._launch_page(request, form, services.launch_blockers(project))
+        # A refused POST already lists the reasons with the form's errors.
+        blockers = {} if form.is_bound else services.launch_blockers(project)
+        return self._launch_page(request, form, blockers)
 
     def _launch_page(
         self, request: HttpRequest, form: RoundLaunchForm, blockers: dict[str, str]
@@ -329,7 +331,14 @@ class CandidateOriginAdmin(ReadOnlyAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadOnlyAdmin):
-    list_display = ["name", "kind", "project", "round", "parent", "metrics_summary"]
+    list_display = [
+        "name",
+        "kind",
+        "project",
+        "round_number",
+        "trained_from",
+        "metrics_summary",
+    ]
     list_filter = ["kind", "project"]
     actions = ["compare_two", "promote_one"]
     change_list_template = "admin/training/modelversion/change_list.html"
@@ -339,6 +348,14 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             super().get_queryset(request).select_related("project", "round", "parent")
         )
         return led_queryset(request, queryset)
+
+    @admin.display(description="Round", ordering="round__number")
+    def round_number(self, version: ModelVersion) -> str:
+        return f"round {version.round.number}" if version.round else "base"
+
+    @admin.display(description="Trained from")
+    def trained_from(self, version: ModelVersion) -> str:
+        return version.parent.name if version.parent else "—"
 
     @admin.display(description="Key metrics")
     def metrics_summary(self, version: ModelVersion) -> str:

@@ -79,7 +79,10 @@ def settings_groups(project: Project) -> list[SettingsGroup]:
 def setting_field(hyperparameter: Hyperparameter) -> forms.Field:
     """A form field for one setting: its default filled in, empty means default."""
     default = hyperparameter.default
-    help_text = f"{hyperparameter.help} (default: {default})".lstrip()
+    if default is None:  # the trainer picks a value per loss; its help says which
+        help_text = f"{hyperparameter.help} (empty: the trainer's choice)"
+    else:
+        help_text = f"{hyperparameter.help} (default: {default})"
     common: dict[str, Any] = {
         "label": hyperparameter.name,
         "initial": default,

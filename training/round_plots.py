@@ -38,7 +38,7 @@ def reward_accuracy_png(series: list[Series], *, current: int) -> bytes:
     axes.plot(line.x, line.y, marker="o", label=line.label)
     _ring(axes, line, current)
     axes.set(xlabel="round", ylabel="accuracy", ylim=(-0.05, 1.05))
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _integer_x(axes, line.x)
     return _png(figure)
 
 
@@ -167,7 +167,7 @@ def _lines_png(
     axes.set(xlabel=xlabel, ylabel=ylabel)
     if ylim is not None:
         axes.set_ylim(*ylim)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and rounds
+    _integer_x(axes, [x for line in series for x in line.x])
     axes.legend(fontsize="small")
     return _png(figure)
 
@@ -185,6 +185,13 @@ def _ring(axes: Axes, series: Series, current: int) -> None:
     for x, y, label in zip(series.x, series.y, numbers, strict=True):
         if label == f"R{current}":
             axes.scatter([x], [y], s=160, facecolors="none", edgecolors="crimson")
+
+
+def _integer_x(axes: Axes, values: list[float]) -> None:
+    """Whole-number ticks (steps, rounds); one value gets a unit of room each side."""
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(set(values)) == 1:
+        axes.set_xlim(values[0] - 1, values[0] + 1)
 
 
 def _png(figure: Figure) -> bytes:

@@ -169,6 +169,9 @@ def test_status_json_then_cancel_from_the_admin(ranked_project, lead_client, que
     assert (run["kind"], run["status"], run["percent"]) == ("train_reward", "queued", 0)
     assert status["lineage"]["snapshot"].startswith(f"snapshot {round_.snapshot_id}")
     assert set(status["plot_versions"]) == set(PLOT_DESCRIPTIONS)
+    record = lead_client.get(reverse("admin:training_round_change", args=[round_.pk]))
+    live = reverse("admin:training_round_live", args=[round_.pk])
+    assert live in record.content.decode()
 
     cancel = reverse("admin:training_round_cancel", args=[round_.pk])
     assert lead_client.get(cancel).status_code == 405
@@ -234,6 +237,8 @@ def test_compare_promote_and_roll_back(policies, lead_client):
     assert rows["evaluation.kl"] == ("—", "0.25")
     assert rows["steps"] == ("—", "12")
 
+    record = reverse("admin:training_modelversion_change", args=[trained.pk])
+    assert lead_client.get(record).status_code == 200
     promote = reverse("admin:training_modelversion_promote", args=[trained.pk])
     lead_client.post(promote, {"next": "https://elsewhere.example/"})
     assert services.current_policy(base.project) == trained
