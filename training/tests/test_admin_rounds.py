@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from annotate.models import Prompt
 from training import services
@@ -313,3 +315,52 @@ def test_round_list_shows_the_current_job_without_a_query_per_row(
     html = page.content.decode()
     assert html.count('<progress max="100" value="50">') == 3
     assert reverse("admin:training_round_launch") in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_workers_job_fails_on_the_next_poll_and_the_round_relaunches(
+    ranked_project, lead_client, queued
+):
+    project = ranked_project()
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK)
+    )
+    long_ago = timezone.now() - timedelta(hours=1)
+    round_.runs.update(
+        status=TrainingRun.Status.RUNNING, worker="gpu-7", heartbeat_at=long_ago
+    )
+    status_url = reverse("admin:training_round_status", args=[round_.pk])
+    relaunch = reverse("admin:training_round_relaunch", args=[round_.pk])
+    status = lead_client.get(status_url).json()
+    assert status["round"]["state"] == "failed"
+    assert "Worker gpu-7 stopped responding" in status["runs"][0]["error"]
+    assert status["round"]["can_relaunch"]
+    assert [s["status"] for s in status["steps"]][:2] == ["done", "failed"]
+
+    lead_client.post(relaunch)
+    status = lead_client.get(status_url).json()
+    assert status["round"]["state"] == "training_reward"
+    assert [(r["attempt"], r["status"]) for r in status["runs"]] == [
+        (1, "failed"),
+        (2, "queued"),
+    ]
+    refused = lead_client.post(relaunch, follow=True)
+    assert "Only a failed round can be relaunched" in refused.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_running_job_waits_for_its_next_step(
+    ranked_project, lead_client, queued
+):
+    project = ranked_project()
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK)
+    )
+    round_.runs.update(status=TrainingRun.Status.RUNNING, heartbeat_at=timezone.now())
+    cancel = reverse("admin:training_round_cancel", args=[round_.pk])
+    page = lead_client.post(cancel, follow=True)
+    said = [str(message) for message in page.context["messages"]]
+    assert said == ["Round 1 stops at its job's next step."]
+    status = page.context["status"]["round"]
+    assert status["state"] == "training_reward"
+    assert status["cancel_requested"] and not status["can_cancel"]
