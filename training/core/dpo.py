@@ -30,6 +30,7 @@ from training.core.groups import (
     GroupBatch,
     encode_rankings,
     in_batches,
+    longest_completion,
     ranked_pairs,
     split_groups,
     with_reference,
@@ -129,8 +130,12 @@ def attach_reference(
     reference = policy
     if config.ref_model is not None:
         reference, _ = load_policy(config.ref_model, device=model_device(policy))
+    # A row's reference log-prob does not depend on its batch-mates, so batches of
+    # similar lengths, put back in order afterwards, forward the least padding.
+    order = sorted(range(len(groups)), key=lambda i: longest_completion(groups[i]))
+    by_length = [groups[i] for i in order]
     batches = [
-        b.tokens for b in in_batches(groups, EVAL_BATCH, pad_token_id=pad_token_id)
+        b.tokens for b in in_batches(by_length, EVAL_BATCH, pad_token_id=pad_token_id)
     ]
     sums = reference_logprobs_cached(reference, batches, checkpoint_dir(config))
     if reference is not policy:
@@ -139,7 +144,8 @@ def attach_reference(
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-    return with_reference(groups, torch.cat([s for s, _ in sums]))
+    attached = with_reference(by_length, torch.cat([s for s, _ in sums]))
+    return [group for _, group in sorted(zip(order, attached, strict=True))]
 
 
 def dpo_step(model: Any, objective: Objective, device: torch.device) -> StepFn:

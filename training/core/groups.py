@@ -150,6 +150,11 @@ def split_groups(
     return [groups[i] for i in order[n_eval:]], held_out
 
 
+def longest_completion(group: Group) -> int:
+    """Tokens in the group's longest completion (what its rows pad to)."""
+    return max(sum(mask) for _, mask in group.encodings)
+
+
 def in_batches(
     groups: Sequence[Group], batch_size: int, *, pad_token_id: int
 ) -> list[GroupBatch]:

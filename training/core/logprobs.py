@@ -6,13 +6,20 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import DynamicCache
 
-from training.core.batching import Batch, position_ids_from_mask
+from training.core.batching import (
+    Batch,
+    SharedPrompts,
+    arange_row,
+    length_buckets,
+    position_ids_from_mask,
+    share_prompts,
+)
 
 LogprobSums = tuple[torch.Tensor, torch.Tensor]  # (summed log-probs (B,), counts (B,))
 
@@ -67,78 +74,54 @@ def _summed_logprobs(model: Any, batch: Batch) -> torch.Tensor:
     return shared_prompt_logprobs(model, shared)
 
 
-@dataclass(frozen=True)
-class SharedPrompts:
-    """A batch cut where each prompt's last token starts: distinct prefixes once.
-
-    A row's log-probs need its prompt only as context, so the prompt minus its last
-    token (the prefix) runs once per distinct prompt and the rows continue from its
-    KV cache. The suffix (last prompt token + completion) yields every logit scored.
-    """
-
-    prefix_ids: torch.Tensor  # (U, P) distinct prefixes, right-padded
-    prefix_mask: torch.Tensor  # (U, P) 1 on real prefix tokens
-    prefix_of_row: torch.Tensor  # (B,) which prefix each row continues
-    suffix_ids: torch.Tensor  # (B, S) right-padded suffixes
-    suffix_mask: torch.Tensor  # (B, S) 1 on real suffix tokens
-    suffix_targets: torch.Tensor  # (B, S) 1 on completion tokens
-    suffix_start: torch.Tensor  # (B,) position of each suffix's first token
-
-
-def share_prompts(batch: Batch) -> SharedPrompts | None:
-    """The batch as distinct prefixes + suffixes, or None when no prompt repeats."""
-    real = batch.attention_mask.bool()  # (B, T)
-    first = real.long().argmax(-1)  # (B,) first real column, for either padding side
-    lengths = real.sum(-1)  # (B,)
-    prompt = ((batch.completion_mask.cumsum(-1) == 0) & real).sum(-1)  # (B,)
-    cut = (prompt - 1).clamp(min=0)  # (B,) prefix length: the prompt but its last
-    width = int(cut.max())
-    if width == 0:
-        return None
-    keys = _columns(batch.input_ids, first, width)  # (B, P)
-    keys = keys.masked_fill(_arange(width, keys) >= cut[:, None], -1)  # (B, P)
-    distinct, prefix_of_row = torch.unique(keys, dim=0, return_inverse=True)
-    if len(distinct) == len(batch):
-        return None
-    span = int((lengths - cut).max())
-    suffix_mask = _arange(span, keys) < (lengths - cut)[:, None]  # (B, S)
-    return SharedPrompts(
-        prefix_ids=distinct.clamp(min=0),  # (U, P): any valid id under the mask
-        prefix_mask=(distinct >= 0).long(),  # (U, P)
-        prefix_of_row=prefix_of_row,  # (B,)
-        suffix_ids=_columns(batch.input_ids, first + cut, span),  # (B, S)
-        suffix_mask=suffix_mask.long(),  # (B, S)
-        suffix_targets=_columns(batch.completion_mask, first + cut, span)
-        * suffix_mask,  # (B, S)
-        suffix_start=cut,  # (B,)
-    )
-
-
 def shared_prompt_logprobs(model: Any, shared: SharedPrompts) -> torch.Tensor:
     """(B,) summed completion log-probs: prefixes once, then every suffix on its KV."""
-    width, span = shared.prefix_ids.shape[1], shared.suffix_ids.shape[1]
+    width = shared.prefix_ids.shape[1]
     # An empty prefix row must still attend to something, or attention gives NaN;
     # its column stays masked for the suffix below.
     attend = shared.prefix_mask.clone()
     attend[:, 0] = 1  # (U, P)
-    cache = model(
+    prefix = model(
         input_ids=shared.prefix_ids,
         attention_mask=attend,
-        position_ids=_arange(width, attend).expand_as(attend),  # (U, P)
+        position_ids=arange_row(width, attend).expand_as(attend),  # (U, P)
         use_cache=True,
         logits_to_keep=1,  # the prefix's logits score nothing
     ).past_key_values
-    cache.reorder_cache(shared.prefix_of_row)  # (U, ...) -> (B, ...) per layer
-    rows = shared.prefix_of_row
+    layers = [(keys, values) for keys, values, *_ in prefix]  # (U, H, P, D) each
+    order = shared.suffix_mask.sum(-1).argsort(descending=True)  # (B,) longest first
+    parts = [
+        _suffix_logprobs(model, shared, layers, order[start:end])
+        for start, end in length_buckets(shared.suffix_mask.sum(-1)[order].tolist())
+    ]
+    return torch.cat(parts)[order.argsort()]  # (B,) back in row order
+
+
+def _suffix_logprobs(
+    model: Any,
+    shared: SharedPrompts,
+    layers: list[tuple[torch.Tensor, torch.Tensor]],
+    rows: torch.Tensor,
+) -> torch.Tensor:
+    """(R,) summed log-probs of the suffixes `rows`, continuing their prefixes' KV."""
+    prefix_of_row = shared.prefix_of_row[rows]  # (R,)
+    span = int(shared.suffix_mask[rows].sum(-1).max())
+    ids = shared.suffix_ids[rows, :span]  # (R, S)
+    cache = DynamicCache(
+        ddp_cache_data=[(k[prefix_of_row], v[prefix_of_row]) for k, v in layers]
+    )
+    mask = torch.cat(
+        [shared.prefix_mask[prefix_of_row], shared.suffix_mask[rows, :span]], 1
+    )
     logits = model(
-        input_ids=shared.suffix_ids,
-        attention_mask=torch.cat([shared.prefix_mask[rows], shared.suffix_mask], 1),
-        position_ids=shared.suffix_start[:, None] + _arange(span, rows),  # (B, S)
+        input_ids=ids,
+        attention_mask=mask,  # (R, P + S)
+        position_ids=shared.suffix_start[rows, None] + arange_row(span, ids),  # (R, S)
         past_key_values=cache,
         use_cache=True,
-    ).logits  # (B, S, V)
-    logprobs = token_logprobs(logits, shared.suffix_ids)  # (B, S-1)
-    return (logprobs * shared.suffix_targets[:, 1:]).sum(-1)  # (B,)
+    ).logits  # (R, S, V)
+    logprobs = token_logprobs(logits, ids)  # (R, S-1)
+    return (logprobs * shared.suffix_targets[rows, 1:span]).sum(-1)  # (R,)
 
 
 def _caches_whole_prompts(model: Any) -> bool:
@@ -146,18 +129,7 @@ def _caches_whole_prompts(model: Any) -> bool:
     return not getattr(getattr(model, "config", None), "sliding_window", None)
 
 
-def _columns(values: torch.Tensor, start: torch.Tensor, width: int) -> torch.Tensor:
-    """values[b, start[b] : start[b] + width], clamped at the end: (B, T) -> (B, W)."""
-    index = start[:, None] + _arange(width, values)  # (B, W)
-    return values.gather(1, index.clamp(max=values.shape[1] - 1))  # (B, W)
-
-
-def _arange(n: int, like: torch.Tensor) -> torch.Tensor:
-    """0..n-1 as a (1, n) row on `like`'s device."""
-    return torch.arange(n, device=like.device)[None]  # (1, n)
-
-
-@torch.no_grad()
+@torch.inference_mode()
 def reference_logprobs_cached(
     model: Any,
     batches: Sequence[Batch],

@@ -11,7 +11,9 @@ from training.core.batching import (
     encode_prompt,
     encode_prompt_completion,
     last_token_index,
+    length_buckets,
     position_ids_from_mask,
+    share_prompts,
     truncate_pair,
 )
 
@@ -74,3 +76,41 @@ def test_positions_and_last_token_ignore_padding() -> None:
     mask = torch.tensor([[0, 0, 1, 1], [1, 1, 1, 0]])
     assert position_ids_from_mask(mask).tolist() == [[0, 0, 0, 1], [0, 1, 2, 2]]
     assert last_token_index(mask).tolist() == [3, 2]
+
+
+def test_share_prompts_splits_before_each_prompts_last_token() -> None:
+    # Rows 0 and 2 share prompt [5, 6, 7]; row 1 has prompt [5, 8]. 0 = padding.
+    encodings = [
+        ([5, 6, 7, 1, 2], [0, 0, 0, 1, 1]),
+        ([5, 8, 3], [0, 0, 1]),
+        ([5, 6, 7, 4], [0, 0, 0, 1]),
+    ]
+    for side in ("right", "left"):
+        shared = share_prompts(collate(encodings, pad_token_id=0, padding_side=side))
+        assert shared is not None
+        prefixes = [
+            [t for t, m in zip(ids, mask, strict=True) if m]
+            for ids, mask in zip(
+                shared.prefix_ids.tolist(), shared.prefix_mask.tolist(), strict=True
+            )
+        ]
+        assert sorted(prefixes) == [[5], [5, 6]]
+        rows = [prefixes[i] for i in shared.prefix_of_row.tolist()]
+        assert rows == [[5, 6], [5], [5, 6]]
+        assert shared.suffix_start.tolist() == [2, 1, 2]
+        suffixes = shared.suffix_ids * shared.suffix_mask
+        assert suffixes.tolist() == [[7, 1, 2], [8, 3, 0], [7, 4, 0]]
+        assert shared.suffix_targets.tolist() == [[0, 1, 1], [0, 1, 0], [0, 1, 0]]
+
+
+def test_share_prompts_is_none_without_a_repeated_prompt() -> None:
+    batch = collate([([5, 6, 1], [0, 0, 1]), ([4, 6, 2], [0, 0, 1])], pad_token_id=0)
+    assert share_prompts(batch) is None
+
+
+def test_length_buckets_split_only_where_padding_saved_pays() -> None:
+    # Budget 0.1 * 4 rows * 10 = 4 tokens. Cutting [10, 9, 3, 2] before 3 saves
+    # 2 * (10 - 3) = 14; inside either half a cut saves 1 token only.
+    assert length_buckets([10, 9, 3, 2]) == [(0, 2), (2, 4)]
+    assert length_buckets([10, 10, 9, 9]) == [(0, 4)]  # best cut saves 2 < 4
+    assert length_buckets([7]) == [(0, 1)]

@@ -86,6 +86,24 @@ def _pair_loss(model: Any, tokenizer: Any, groups: Any, pair: PairExample) -> An
     )[0]
 
 
+def test_reference_batched_by_length_keeps_each_groups_values(
+    policy: Any, tmp_path: Path
+) -> None:
+    model, tokenizer = policy
+    pad = tokenizer.pad_token_id
+    records = [RankingExample(**r) for r in synthetic_rankings(6, k=3)]
+    groups = encode_rankings(tokenizer, records, max_length=64)
+    config = DPOConfig(out=str(tmp_path))
+    attached = attach_reference(groups, model, config, pad_token_id=pad)
+    assert [g.encodings for g in attached] == [g.encodings for g in groups]
+    for group, got in zip(groups, attached, strict=True):
+        alone = attach_reference([group], model, config, pad_token_id=pad)[0]
+        assert got.ref_logps is not None and alone.ref_logps is not None
+        assert torch.allclose(
+            torch.tensor(got.ref_logps), torch.tensor(alone.ref_logps), atol=1e-4
+        )
+
+
 def test_dpo_widens_the_held_out_margin(
     write_jsonl: Any, tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ from training.core import logprobs as logprobs_module
 from training.core.batching import Text, collate, encode_prompt_completion
 from training.core.logprobs import (
     cache_key,
+    completion_token_logprobs,
     reference_logprobs_cached,
     sequence_logprobs,
     token_logprobs,
@@ -60,6 +61,54 @@ def test_sequence_logprobs_match_hand_loop(policy: tuple[Any, Any], side: str) -
     assert torch.allclose(sums.double(), expected, atol=1e-4)
     assert torch.allclose(chunked, sums, atol=1e-5)
     assert counts.tolist() == [sum(m) for _, m in encodings]
+
+
+# Two completions per prompt, of different lengths, and a one-token (BOS) prompt whose
+# prefix before its last token is empty.
+SHARED: list[tuple[Text, Text]] = [
+    ("Say hi.", " Hi!"),
+    ("What is two plus two? Answer briefly.", " Four."),
+    ("Say hi.", " Hello there, friend."),
+    ("What is two plus two? Answer briefly.", " It is four, of course."),
+    ("", " Hi!"),
+    ("", " Bye."),
+]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_rows_sharing_a_prompt_match_separate_forwards(
+    policy: tuple[Any, Any], side: str
+) -> None:
+    model, tok = policy
+    encodings = [encode_prompt_completion(tok, p, c, max_length=64) for p, c in SHARED]
+    batch = collate(encodings, pad_token_id=tok.pad_token_id, padding_side=side)
+    with torch.no_grad():
+        sums, counts = sequence_logprobs(model, batch)
+    expected = torch.tensor(
+        [_hand_loop(model, ids, m) for ids, m in encodings], dtype=torch.float64
+    )
+    assert torch.allclose(sums.double(), expected, atol=1e-4)
+    assert counts.tolist() == [sum(m) for _, m in encodings]
+
+
+def test_shared_prompt_gradients_match_full_sequences(policy: tuple[Any, Any]) -> None:
+    model, tok = policy
+    encodings = [encode_prompt_completion(tok, p, c, max_length=64) for p, c in SHARED]
+    batch = collate(encodings, pad_token_id=tok.pad_token_id)
+    weights = torch.linspace(-1, 1, len(batch))  # every row's gradient counts
+    grads = []
+    for forward in (_full_sequence_sums, lambda m, b: sequence_logprobs(m, b)[0]):
+        model.zero_grad()
+        (forward(model, batch) * weights).sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters()])
+    for full, shared in zip(*grads, strict=True):
+        assert torch.allclose(full, shared, atol=1e-5)
+
+
+def _full_sequence_sums(model: Any, batch: Any) -> torch.Tensor:
+    """Summed completion log-probs from one forward over whole rows."""
+    logprobs, mask = completion_token_logprobs(model, batch)
+    return (logprobs * mask).sum(-1)
 
 
 def test_sequence_logprobs_carry_gradients(policy: tuple[Any, Any]) -> None:
