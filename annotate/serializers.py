@@ -8,6 +8,15 @@ from rest_framework import serializers
 
 from annotate.services import Submission
 
+MAX_TIME_SPENT_MS = 2**31 - 1  # the largest value the database column holds
+
+
+def time_spent_field() -> serializers.IntegerField:
+    """Milliseconds on a task; bounded by what the database column holds."""
+    return serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=MAX_TIME_SPENT_MS
+    )
+
 
 class CandidateKeyedField(serializers.DictField):
     """A JSON object keyed by candidate id; JSON keys arrive as strings."""
@@ -40,9 +49,7 @@ class SubmissionSerializer(serializers.Serializer):
         help_text="Candidate id → list of flag keys that apply.",
     )
     notes = serializers.CharField(required=False, allow_blank=True, default="")
-    time_spent_ms = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0
-    )
+    time_spent_ms = time_spent_field()
     confirm_conflicts = serializers.BooleanField(
         required=False,
         default=False,
@@ -65,6 +72,4 @@ class SubmissionSerializer(serializers.Serializer):
 class SkipSerializer(serializers.Serializer):
     client_id = serializers.UUIDField()
     reason = serializers.CharField(help_text="Why this task is skipped.")
-    time_spent_ms = serializers.IntegerField(
-        required=False, allow_null=True, min_value=0
-    )
+    time_spent_ms = time_spent_field()

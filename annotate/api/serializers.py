@@ -37,7 +37,7 @@ from annotate.models import (
     Project,
     Prompt,
 )
-from annotate.serializers import SkipSerializer, SubmissionSerializer
+from annotate.serializers import SubmissionSerializer
 from training.models import ModelVersion, Round
 from training.services import LaunchRequest
 
@@ -359,22 +359,10 @@ class AnnotationSerializer(serializers.ModelSerializer):
         ]
 
 
-def time_spent_field() -> serializers.IntegerField:
-    # The shared web serializers leave it unbounded; a database column holds 2**31-1.
-    return serializers.IntegerField(
-        required=False, allow_null=True, min_value=0, max_value=2**31 - 1
-    )
-
-
 class AnnotationSubmitSerializer(SubmissionSerializer):
     assignment = serializers.IntegerField(
         min_value=1, max_value=MAX_ID, help_text="Your open assignment's id."
     )
-    time_spent_ms = time_spent_field()
-
-
-class AssignmentSkipSerializer(SkipSerializer):
-    time_spent_ms = time_spent_field()
 
 
 class ComparisonSerializer(serializers.ModelSerializer):

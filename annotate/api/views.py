@@ -32,6 +32,7 @@ from annotate.models import (
     Project,
     Prompt,
 )
+from annotate.serializers import SkipSerializer
 from training import services as training_services
 from training.models import ModelVersion, Round
 
@@ -284,7 +285,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         )
 
     @extend_schema(
-        request=api_serializers.AssignmentSkipSerializer,
+        request=SkipSerializer,
         responses={
             201: api_serializers.AnnotationSerializer,
             200: api_serializers.AnnotationSerializer,
@@ -297,7 +298,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiVie
         assignment: Assignment = self.get_object()
         if assignment.annotator_id != self.user.pk:
             raise PermissionDenied("Only the assigned annotator may skip a task.")
-        body = api_serializers.AssignmentSkipSerializer(data=request.data)
+        body = SkipSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         annotation, created = services.assignment_skip(
             assignment_id=assignment.pk, annotator=self.user, **body.validated_data
