@@ -61,3 +61,10 @@ def make_project(db, lead):
 def fast_password_hashing(settings):
     # PBKDF2's deliberate slowness costs ~0.5 s per user; tests need no such strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # The SQLite test database is a file under the var folder.
+    Path(settings.VAR_DIR).mkdir(parents=True, exist_ok=True)
