@@ -93,8 +93,13 @@ def kwise_bradley_terry_loss(
     *,
     mask: Tensor | None = None,
     margin_per_rank: float = 0.0,
+    weights: Tensor | None = None,
 ) -> Tensor:
-    """K-wise Bradley–Terry reward-model loss of InstructGPT (Ouyang et al. 2022)."""
+    """K-wise Bradley–Terry reward-model loss of InstructGPT (Ouyang et al. 2022).
+
+    Each ranking's pairs share its weight (N,) equally, as in rankings_to_pairs;
+    without weights every ranking counts the same (InstructGPT's 1/C(K,2) mean).
+    """
     # InstructGPT (Ouyang et al. 2022, eq. 1): L = -1/C(K,2) Σ_(w,l) log σ(r_w - r_l)
     diff, beats = _pairwise(rewards, ranks, mask)  # (N, K, K): r_w - r_l, w above l
     rank_gap = (ranks.unsqueeze(1) - ranks.unsqueeze(2)).to(rewards.dtype)  # (N, K, K)
@@ -102,7 +107,11 @@ def kwise_bradley_terry_loss(
     terms = torch.where(beats, -F.logsigmoid(logits), 0.0)  # (N, K, K)
     n_pairs = beats.sum(dim=(1, 2))  # (N,)
     per_annotation = terms.sum(dim=(1, 2)) / n_pairs.clamp(min=1)  # (N,)
-    return masked_mean(per_annotation, n_pairs > 0)
+    if weights is None:
+        return masked_mean(per_annotation, n_pairs > 0)
+    # A ranking without a strict pair (all tied) gives no term and takes no weight.
+    counted = torch.where(n_pairs > 0, weights.to(rewards.dtype), 0.0)  # (N,)
+    return (counted * per_annotation).sum() / counted.sum().clamp(min=1e-12)
 
 
 def kwise_pairwise_accuracy(

@@ -100,13 +100,13 @@ def reward_step(model: Any, config: RewardConfig, device: torch.device) -> StepF
     def step(batch: GroupBatch) -> tuple[torch.Tensor, dict[str, float]]:
         batch = batch.to(device)
         scores = ranking_scores(model, batch)  # (N, K)
-        # The loss averages rankings equally: it takes no per-ranking weights, so a
-        # ranking's `weight` field does not count here (it does in DPO).
+        # Rankings without a `weight` field weigh 1.0: the plain InstructGPT mean.
         loss = kwise_bradley_terry_loss(
             scores,
             batch.ranks,
             mask=batch.mask,
             margin_per_rank=config.margin_per_rank,
+            weights=batch.weights,
         )
         # Eisenstein et al. 2023 (TRL's center_rewards_coefficient): BT is blind to
         # a shift of all rewards, so this only decides where the mean settles.
@@ -139,15 +139,17 @@ def evaluate_reward(model: Any, batches: Sequence[GroupBatch]) -> dict[str, floa
         totals["margin"] += (diff * beats).sum().item()
         totals["tau"] += (concordance / per_ranking.clamp(min=1)).sum().item()
         totals["rankings"] += (per_ranking > 0).sum().item()
-        loss = kwise_bradley_terry_loss(scores, batch.ranks, mask=batch.mask)
-        totals["loss"] += loss.item() * len(batch.weights)
+        loss = kwise_bradley_terry_loss(
+            scores, batch.ranks, mask=batch.mask, weights=batch.weights
+        )
+        totals["loss"] += loss.item() * batch.weights.sum().item()
     pairs, rankings = max(totals["pairs"], 1), max(totals["rankings"], 1)
-    n_groups = max(sum(len(b.weights) for b in batches), 1)
+    total_weight = sum(b.weights.sum().item() for b in batches) or 1.0
     return {
         "eval_accuracy": totals["correct"] / pairs,
         "eval_mean_margin": totals["margin"] / pairs,
         "eval_kendall_tau": totals["tau"] / rankings,
-        "eval_loss": totals["loss"] / n_groups,
+        "eval_loss": totals["loss"] / total_weight,
         "eval_pairs": int(totals["pairs"]),
     }
 

@@ -299,6 +299,23 @@ def test_kwise_bt_margin_by_hand():
     close(loss, neg_log_sigmoid(0.5))
 
 
+def test_kwise_bt_weights_rankings_by_hand():
+    # Ranking A: K=2, rewards 1, 0 -> -log σ(1). Ranking B: K=3, rewards 1, 0, -1
+    # -> (-log σ(1) - log σ(2) - log σ(1)) / 3. Ranking C: all tied, no pair, so its
+    # weight 5 counts nowhere. Weights 3 and 1: (3·A + 1·B) / 4.
+    rewards = t(1.0, 0.0, 0.0, 1.0, 0.0, -1.0, 0.5, 0.2, 0.1).reshape(3, 3)
+    ranks = torch.tensor([[1, 2, 0], [1, 2, 3], [1, 1, 1]])
+    mask = torch.tensor([[True, True, False], [True, True, True], [True] * 3])
+    a = neg_log_sigmoid(1.0)
+    b = (neg_log_sigmoid(1.0) + neg_log_sigmoid(2.0) + neg_log_sigmoid(1.0)) / 3
+    weighted = kwise_bradley_terry_loss(rewards, ranks, mask=mask, weights=t(3, 1, 5))
+    close(weighted, (3 * a + b) / 4)
+    plain = kwise_bradley_terry_loss(rewards, ranks, mask=mask)
+    close(plain, (a + b) / 2)
+    ones = kwise_bradley_terry_loss(rewards, ranks, mask=mask, weights=t(1, 1, 1))
+    close(ones, (a + b) / 2)
+
+
 @pytest.mark.parametrize("k", range(2, 10))
 def test_kwise_bt_equals_expanded_pairs_with_ties_and_padding(k):
     gen = torch.Generator().manual_seed(k)

@@ -21,9 +21,9 @@ from training.tests.conftest import CPU
 from training.tests.fixtures_training import synthetic_rankings
 
 RANKINGS = [
-    RankingExample("Say hi.", ["hi", "hello there", "go away"], [2, 1, 3]),
+    RankingExample("Say hi.", ["hi", "hello there", "go away"], [2, 1, 3], 2.0),
     RankingExample("Count.", ["one two", "1 2", "uno", "one"], [1, 3, 3, 2]),  # tie
-    RankingExample("Name a fruit.", ["apple", "a car"], [1, 2], weight=1.0),
+    RankingExample("Name a fruit.", ["apple", "a car"], [1, 2], weight=0.5),
 ]
 
 
@@ -34,7 +34,7 @@ def _single_score(model: Any, tokenizer: Any, prompt: Text, completion: Text) ->
     return reward_scores(model, batch.input_ids, batch.attention_mask)[0]
 
 
-def test_kwise_loss_equals_mean_over_explicit_pairs(reward_model: Any) -> None:
+def test_kwise_loss_equals_weighted_mean_over_explicit_pairs(reward_model: Any) -> None:
     model, tokenizer = reward_model
     groups = encode_rankings(tokenizer, RANKINGS, max_length=64)
     step = reward_step(model, RewardConfig(center_coefficient=0.0), CPU)
@@ -50,7 +50,9 @@ def test_kwise_loss_equals_mean_over_explicit_pairs(reward_model: Any) -> None:
                 for p in rankings_to_pairs([ranking])
             ]
             per_ranking.append(torch.stack(terms).mean())
-    assert torch.allclose(loss, torch.stack(per_ranking).mean(), atol=1e-5)
+    weights = torch.tensor([r.weight for r in RANKINGS])
+    expected = (torch.stack(per_ranking) * weights).sum() / weights.sum()
+    assert torch.allclose(loss, expected, atol=1e-5)
 
 
 def test_fold_offset_centres_scores_and_keeps_their_order(reward_model: Any) -> None:
