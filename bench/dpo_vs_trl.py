@@ -4,13 +4,16 @@ rankwise computes the reference log-probs of the whole data set once before trai
 (no reference forward per step); TRL by default runs the reference model on every
 batch. The first-batch losses must agree to 1e-4; the figure of merit is optimiser
 steps per second, with and without rankwise's precompute counted. Goal: 1.5 x TRL.
+With --k > 2 the data are rankings: rankwise trains on them (one row per completion),
+TRL on their C(K,2) expanded pairs, the same pairs per optimiser step.
 
-Run: .venv/bin/python bench/dpo_vs_trl.py [--model-size small] [--steps 8]
+Run: .venv/bin/python bench/dpo_vs_trl.py [--model-size small] [--steps 8] [--k 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import tempfile
 import time
 from collections.abc import Sequence
@@ -25,7 +28,7 @@ from trl import DPOConfig as TRLDPOConfig
 from trl import DPOTrainer
 
 from training.core.batching import encode_prompt_completion
-from training.core.data import PairExample, rankings_to_pairs
+from training.core.data import PairExample, RankingExample, rankings_to_pairs
 from training.core.dpo import (
     attach_reference,
     dpo_step,
@@ -47,8 +50,13 @@ DEFAULT_EPOCHS = DPOConfig.epochs  # passes train_dpo makes by default
 def parse_args() -> argparse.Namespace:
     """Command line: sizes and step counts, small by default to finish in minutes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=64, help="preference pairs")
-    parser.add_argument("--batch", type=int, default=8, help="pairs per step")
+    parser.add_argument(
+        "--pairs", type=int, default=64, help="prompts: pairs, or rankings if --k > 2"
+    )
+    parser.add_argument(
+        "--batch", type=int, default=8, help="prompts (pairs or rankings) per step"
+    )
+    parser.add_argument("--k", type=int, default=2, help="completions per prompt")
     common.add_run_args(parser, steps=8)
     parser.add_argument("--beta", type=float, default=0.1)
     return parser.parse_args()
@@ -62,7 +70,8 @@ class Setup:
     policy: Any  # reference + noise: the first-batch loss check's policy
     reference: Any  # the built model: reference, and the start of the timed runs
     tokenizer: Any
-    pairs: list[PairExample]
+    rankings: list[RankingExample]  # K=2 rankings are the pairs themselves
+    pairs: list[PairExample]  # the rankings' C(K,2) pairs, ranking by ranking
     data: Dataset
 
 
@@ -75,13 +84,13 @@ def make_setup(args: argparse.Namespace, root: Path) -> Setup:
     with torch.no_grad():
         for param in policy.parameters():
             param.add_(POLICY_NOISE * torch.randn(param.shape, generator=generator))
-    rankings = common.synth_rankings(args.pairs, 2, seed=2)
+    rankings = common.synth_rankings(args.pairs, args.k, seed=2)
     pairs = rankings_to_pairs(rankings)
     records = [
         {"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected} for p in pairs
     ]
     data = Dataset.from_list(records)
-    return Setup(reference_dir, policy, reference, tokenizer, pairs, data)
+    return Setup(reference_dir, policy, reference, tokenizer, rankings, pairs, data)
 
 
 def rankwise_config(
@@ -100,8 +109,8 @@ def rankwise_config(
 
 
 def rankwise_groups(setup: Setup, config: DPOConfig) -> list[Group]:
-    """The pairs as K=2 groups, tokenised as train_dpo does."""
-    rankings = preference_rankings(setup.pairs, config)
+    """The rankings (K=2: the pairs) as groups, tokenised as train_dpo does."""
+    rankings = preference_rankings(setup.rankings, config)
     return encode_rankings(setup.tokenizer, rankings, max_length=MAX_LENGTH)
 
 
@@ -116,8 +125,10 @@ def trl_trainer(
     clock: common.StepClock | None = None,
 ) -> DPOTrainer:
     """TRL's DPOTrainer from `start` on the pairs, settings matched to rankwise."""
+    pairs, accumulation = trl_micro_batch(args)
     config = TRLDPOConfig(
-        **common.trl_common_args(out, batch_size=args.batch, total_steps=total_steps),
+        **common.trl_common_args(out, batch_size=pairs, total_steps=total_steps),
+        gradient_accumulation_steps=accumulation,
         beta=args.beta,
         max_length=MAX_LENGTH,
         precompute_ref_log_probs=precompute,
@@ -132,6 +143,16 @@ def trl_trainer(
     )
     common.attach_clock(trainer, clock)
     return trainer
+
+
+def trl_micro_batch(args: argparse.Namespace) -> tuple[int, int]:
+    """(pairs per TRL forward, micro-batches per step); batch*C(K,2) pairs a step."""
+    pairs = args.batch * math.comb(args.k, 2)
+    if args.k == 2 or (args.batch * args.k) % 2:
+        return pairs, 1
+    # batch*K/2 pairs are batch*K sequences, the shape of rankwise's forward, and
+    # K-1 of them make the step's pairs (as in reward_vs_trl.py).
+    return args.batch * args.k // 2, args.k - 1
 
 
 def tokens_match(trainer: DPOTrainer, setup: Setup) -> bool:
@@ -153,7 +174,7 @@ def tokens_match(trainer: DPOTrainer, setup: Setup) -> bool:
 def first_batch_losses(
     setup: Setup, args: argparse.Namespace, root: Path
 ) -> tuple[float, float, bool]:
-    """(rankwise loss, TRL loss, token ids identical) on the first `batch` pairs."""
+    """(rankwise loss, TRL loss, token ids identical) on the first `batch` prompts."""
     config = rankwise_config(args, root / "check", setup.reference_dir)
     policy = common.fresh_copy(setup.policy)
     groups = rankwise_groups(setup, config)
@@ -168,7 +189,8 @@ def first_batch_losses(
         precompute=False,
         total_steps=1,
     )
-    rows = [trainer.train_dataset[i] for i in range(args.batch)]
+    # The pairs are listed ranking by ranking, so these are the same comparisons.
+    rows = [trainer.train_dataset[i] for i in range(args.batch * math.comb(args.k, 2))]
     theirs = trainer.compute_loss(trainer.model, trainer.data_collator(rows))
     return ours.item(), theirs.item(), tokens_match(trainer, setup)
 
@@ -282,8 +304,12 @@ def main() -> None:
             f"{ours:.6f}, TRL {theirs:.6f}, |diff| {diff:.2e} "
             f"({'PASS' if diff <= LOSS_TOLERANCE else 'FAIL'} at {LOSS_TOLERANCE})"
         )
+        pairs, accumulation = trl_micro_batch(args)
         print(
-            f"{args.pairs} pairs, {args.batch} pairs per step, beta {args.beta}, "
+            f"{args.pairs} prompts x K={args.k}, {args.batch} prompts = "
+            f"{args.batch * math.comb(args.k, 2)} pairs per step (rankwise forwards "
+            f"{args.batch * args.k} sequences; TRL {2 * pairs} a forward, "
+            f"{accumulation} forwards a step), beta {args.beta}, "
             f"{common.WARMUP_STEPS} warm-up + {args.steps} timed steps, "
             f"median of {args.repeats} runs"
         )
