@@ -54,3 +54,19 @@ def test_re_expand_action_rebuilds_pairs(admin_client_with_annotation):
         {"action": "expand_again", "_selected_action": [annotation.pk]},
     )
     assert annotation.comparisons.count() == 2
+
+
+def test_project_admin_links_the_export_download(admin_client_with_annotation):
+    client, annotation = admin_client_with_annotation
+    project = annotation.assignment.prompt.project
+    change = client.get(reverse("admin:annotate_project_change", args=[project.pk]))
+    export_url = reverse("annotate:project_export", args=[project.slug])
+    assert export_url in change.content.decode()
+    form = {"format": "pairs", "style": "standard", "source": "all", "ties": "drop"}
+    download = client.post(
+        export_url, {**form, "min_agreement": "0", "file_type": "jsonl"}
+    )
+    assert download.status_code == 200, download.content[:500]
+    assert download["Content-Disposition"].startswith("attachment")
+    lines = b"".join(download.streaming_content).decode().splitlines()
+    assert len(lines) == 2  # best over each of the two tied outputs
