@@ -48,16 +48,27 @@ class CandidateFilters(serializers.Serializer):
 
 
 class AssignmentFilters(serializers.Serializer):
+    # Filters over a to-many relation, whose join repeats rows until made distinct.
+    multi_valued = ("round",)
+
     project = id_filter("prompt__project_id", "Only tasks of this project id.")
     annotator = annotator_filter("annotator__username")
+    round = round_filter(
+        "prompt__candidates__origin__round__number", "tasks on outputs of this"
+    )
     status = serializers.ChoiceField(
         Assignment.Status.choices, required=False, help_text="Only tasks in this state."
     )
 
 
 class AnnotationFilters(serializers.Serializer):
+    multi_valued = ("round",)
+
     project = id_filter("assignment__prompt__project_id", "Only this project id.")
     annotator = annotator_filter("assignment__annotator__username")
+    round = round_filter(
+        "judgements__candidate__origin__round__number", "judgements of outputs of this"
+    )
     status = serializers.ChoiceField(
         [Assignment.Status.SUBMITTED, Assignment.Status.SKIPPED],
         source="assignment__status",
@@ -72,6 +83,7 @@ class ComparisonFilters(serializers.Serializer):
     )
     annotator = annotator_filter("annotation__assignment__annotator__username")
     annotation = id_filter("annotation_id", "Only pairs of this annotation id.")
+    round = round_filter("chosen__origin__round__number", "pairs of outputs of this")
 
 
 def _parameter(name: str, field: serializers.Field) -> dict[str, Any]:
@@ -99,7 +111,10 @@ class QueryFilterBackend(BaseFilterBackend):
         query = request.query_params.dict()
         filters = view.filter_serializer(data=query)  # type: ignore[attr-defined]
         filters.is_valid(raise_exception=True)
-        return queryset.filter(**filters.validated_data)
+        queryset = queryset.filter(**filters.validated_data)
+        if any(name in query for name in getattr(filters, "multi_valued", ())):
+            queryset = queryset.distinct()
+        return queryset
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         filters = view.filter_serializer()  # type: ignore[attr-defined]

@@ -9,9 +9,11 @@ from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from annotate.models import Annotation, Project
-from annotate.services import assignment_next
+from annotate.services import assignment_next, membership_set
 from annotate.tests.test_api_permissions import submit_ranked
+from training import services
 from training.models import ModelVersion, Round
+from training.tests.fixtures_rounds import QUICK, drain
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +150,27 @@ def test_annotators_see_no_rounds_or_models(judged_project, lead, annotator):
         "/api/v1/rounds/", {"project": judged_project.pk}, format="json"
     )
     assert refused.status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_round_filter_finds_the_judgements_of_a_rounds_outputs(
+    ranked_project, queued, lead, other_annotator
+):
+    project = ranked_project(n_ranked=6, n_fresh=1)
+    services.round_launch(project=project, request=services.LaunchRequest(**QUICK))
+    assert drain(queued) == ["succeeded"] * 4
+    membership_set(project=project, user=other_annotator, role="annotator")
+    assignment = assignment_next(project=project, annotator=other_annotator)
+    annotation_id = submit_ranked(assignment, other_annotator)
+    client = api_as(lead)
+
+    def ids(path: str) -> list[int]:
+        response = client.get(path)
+        assert response.status_code == 200, response.json()
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids(f"/api/v1/annotations/?project={project.pk}&round=1") == [annotation_id]
+    assert ids(f"/api/v1/assignments/?project={project.pk}&round=1") == [assignment.pk]
+    pairs = ids(f"/api/v1/comparisons/?project={project.pk}&round=1")
+    assert len(pairs) == 3  # K=3 generated outputs ranked without ties
+    assert ids(f"/api/v1/annotations/?project={project.pk}&round=2") == []
