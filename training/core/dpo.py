@@ -2,8 +2,9 @@
 
 Data are groups of completions (rankings; a pair is a K=2 ranking; a KTO label is K=1).
 Each completion is ONE row of the batch, so a ranking's C(K,2) pairs index K
-log-probs rather than forwarding two sequences per pair. Reference log-probs are
-computed once for the whole data set before training, then the reference is freed.
+log-probs rather than forwarding two sequences per pair, and the K rows forward their
+shared prompt once (logprobs.shared_prompt_logprobs). Reference log-probs are computed
+once for the whole data set before training, then the reference is freed.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Log-probs of completions under a causal LM; a cache for the reference's."""
+"""Log-probs of completions under a causal LM; a cache for the reference's.
+
+Rows of a batch that share a prompt forward it once and continue from its KV cache:
+the same log-probs as whole rows (to float rounding) for less compute.
+"""
 
 from __future__ import annotations
 
@@ -75,7 +79,10 @@ def _summed_logprobs(model: Any, batch: Batch) -> torch.Tensor:
 
 
 def shared_prompt_logprobs(model: Any, shared: SharedPrompts) -> torch.Tensor:
-    """(B,) summed completion log-probs: prefixes once, then every suffix on its KV."""
+    """(B,) summed completion log-probs: prefixes once, then every suffix on its KV.
+
+    With dropout on, a prompt's continuations share one dropout draw of the prompt.
+    """
     width = shared.prefix_ids.shape[1]
     # An empty prefix row must still attend to something, or attention gives NaN;
     # its column stays masked for the suffix below.
