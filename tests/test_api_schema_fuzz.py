@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
@@ -35,6 +37,20 @@ def seeded_token(request, make_project, lead, annotator):
     return Token.objects.create(user=user).key
 
 
+@pytest.fixture
+def connection_kept_across_requests():
+    """What Django's test client does: a request must not close the test's connection.
+
+    Requests go straight to the WSGI app here, whose end-of-request handler would
+    close the connection holding the test's open transaction.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 # Schema generation reads no rows, so the schema can be loaded at collection time.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
@@ -47,7 +63,9 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_every_generated_request_within_its_schema(case, seeded_token):
+def test_api_answers_every_generated_request_within_its_schema(
+    case, seeded_token, connection_kept_across_requests
+):
     case.call_and_validate(
         headers={"Authorization": f"Token {seeded_token}"},
         excluded_checks=[
