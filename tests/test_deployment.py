@@ -1,6 +1,8 @@
 """docker-compose.yml read against the settings: services, health checks, env names."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -75,3 +77,17 @@ def test_worker_serves_the_gpu_queue_on_a_gpu_and_web_waits_for_healthy_deps():
 def test_image_installs_the_pinned_torch_before_the_project():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.index("torch==2.13.0") < dockerfile.index("pip install .")
+
+
+def test_web_processes_start_without_loading_torch():
+    # Each gunicorn worker imports the URL conf; the trainer belongs to the workers.
+    probe = (
+        "import os, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings';"
+        "import django; django.setup(); import config.urls, config.wsgi;"
+        "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -11,38 +11,34 @@ import argparse
 import dataclasses
 import json
 import sys
-import types
 import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from training.core.best_of_n import run_best_of_n, train_raft
-from training.core.best_of_n_config import BestOfNConfig, RAFTConfig
 from training.core.candidates import generate_candidates
+from training.core.configs import CONFIGS, unwrap_optional
 from training.core.data import DataError
 from training.core.dpo import train_dpo
-from training.core.dpo_config import DPOConfig
-from training.core.generate_config import GenerateConfig
 from training.core.models import ModelError
 from training.core.ppo import train_ppo
-from training.core.ppo_config import PPOConfig
 from training.core.reward import train_reward
-from training.core.reward_config import RewardConfig
 from training.core.rloo import train_rloo
-from training.core.rloo_config import RLOOConfig
 from training.core.sft import train_sft
-from training.core.sft_config import SFTConfig
 
-# The one place to register a command: name -> (config dataclass, function(config)).
+# A command is a config (training/core/configs.py) and the function that runs it.
+RUNNERS: dict[str, Callable[..., Any]] = {
+    "sft": train_sft,
+    "reward": train_reward,
+    "dpo": train_dpo,
+    "ppo": train_ppo,
+    "rloo": train_rloo,
+    "bon": run_best_of_n,
+    "raft": train_raft,
+    "generate": generate_candidates,
+}
 COMMANDS: dict[str, tuple[type, Callable[..., Any]]] = {
-    "sft": (SFTConfig, train_sft),
-    "reward": (RewardConfig, train_reward),
-    "dpo": (DPOConfig, train_dpo),
-    "ppo": (PPOConfig, train_ppo),
-    "rloo": (RLOOConfig, train_rloo),
-    "bon": (BestOfNConfig, run_best_of_n),
-    "raft": (RAFTConfig, train_raft),
-    "generate": (GenerateConfig, generate_candidates),
+    name: (CONFIGS[name], RUNNERS[name]) for name in CONFIGS
 }
 EXIT_BAD_INPUT = 2  # argparse's own code for a bad command line
 
@@ -105,17 +101,6 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
             required=field.metadata.get("required", False),
             help=help_text,
         )
-
-
-def unwrap_optional(annotation: Any) -> Any:
-    """`X | None` -> X; anything else unchanged."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is (
-        typing.Union
-    ):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(members) == 1:
-            return members[0]
-    return annotation
 
 
 def config_from_args(config_class: type, args: argparse.Namespace) -> Any:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from training.cli import COMMANDS, unwrap_optional
+from training.core.configs import CONFIGS, unwrap_optional
 from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
 
@@ -46,7 +46,7 @@ class SettingsError(ValueError):
 
 def policy_config_class(algorithm: str) -> type:
     """The config dataclass of a round algorithm (dpo, ppo, rloo, bon, raft)."""
-    return COMMANDS[algorithm][0]
+    return CONFIGS[algorithm]
 
 
 def hyperparameters(

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN
-from training.core.batching import Text
-from training.core.data import PARSERS, DataError
+from training.core.data import PARSERS, DataError, Text
 
 # Sources with no rating get the scale's midpoint: pairs expand with a Likert gap of
 # 0, and the unpaired export reads it as neither good nor bad.

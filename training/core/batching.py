@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-Messages = list[dict[str, str]]
-Text = str | Messages  # TRL's standard (str) or conversational (messages) format
+from training.core.data import Messages, Text
+
 Encoding = tuple[list[int], list[int]]  # (input_ids, completion_mask)
 # A forward of its own must save this share of a batch's padded tokens: below it,
 # the extra call's overhead outweighs the padding (measured on the CPU benchmark).

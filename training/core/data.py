@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.core.batching import Messages, Text
-
 KINDS = ("pairs", "rankings", "unpaired", "prompts", "demos")
 MIN_K, MAX_K = 2, 9  # a ranking screen shows 2 to 9 outputs
 MAX_REPORTED_ERRORS = 10  # enough to see a pattern without flooding the log
+
+
+Messages = list[dict[str, str]]
+Text = str | Messages  # TRL's standard (str) or conversational (messages) format
 
 
 class DataError(ValueError):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.core.losses import PREFERENCE_LOSSES
 from training.core.train_config import TrainConfig
 
-LOSS_NAMES = (*PREFERENCE_LOSSES, "kto", "plackett_luce", "rrhf")
+# Pairwise losses (losses.PREFERENCE_LOSSES), then unpaired and listwise ones. Named
+# here, not imported, so reading a config never loads torch; a test keeps them equal.
+PAIRWISE_LOSS_NAMES = ("dpo", "cdpo", "ipo", "hinge", "rdpo", "simpo", "cpo", "orpo")
+LOSS_NAMES = (*PAIRWISE_LOSS_NAMES, "kto", "plackett_luce", "rrhf")
 
 
 @dataclass(frozen=True)

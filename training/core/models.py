@@ -29,6 +29,7 @@ from transformers import (
 )
 
 from training.core.batching import last_token_index, position_ids_from_mask
+from training.core.train_config import LoraSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RANKWISE_CONFIG_FILE = "rankwise_config.json"
@@ -71,16 +72,6 @@ class TinyModelShape:
     num_attention_heads: int = 4  # head_dim 16, as small as RoPE stays meaningful
     intermediate_size: int = 128  # 2x hidden, the usual MLP ratio halved
     max_position_embeddings: int = 512  # longest prompt + completion we ever encode
-
-
-@dataclass(frozen=True)
-class LoraSettings:
-    """Low-rank adapters (Hu et al. 2021) via peft; merged into the weights on save."""
-
-    r: int = 8  # rank of the update; 8 is the LoRA paper's common choice
-    alpha: int = 16  # scale alpha/r = 2, the usual default in peft recipes
-    dropout: float = 0.0  # off: preference data sets are small and runs short
-    target_modules: tuple[str, ...] | str = "all-linear"  # every Linear but the head
 
 
 class ModelError(OSError):

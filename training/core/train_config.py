@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from training.core.models import LoraSettings
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """Low-rank adapters (Hu et al. 2021) via peft; merged into the weights on save."""
+
+    r: int = 8  # rank of the update; 8 is the LoRA paper's common choice
+    alpha: int = 16  # scale alpha/r = 2, the usual default in peft recipes
+    dropout: float = 0.0  # off: preference data sets are small and runs short
+    target_modules: tuple[str, ...] | str = "all-linear"  # every Linear but the head
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ from training.core.dpo import (
     preference_rankings,
     train_dpo,
 )
-from training.core.dpo_config import LOSS_NAMES, DPOConfig
+from training.core.dpo_config import LOSS_NAMES, PAIRWISE_LOSS_NAMES, DPOConfig
 from training.core.groups import collate_groups, encode_rankings
 from training.core.logprobs import sequence_logprobs
-from training.core.losses import dpo_loss
+from training.core.losses import PREFERENCE_LOSSES, dpo_loss
 from training.tests.conftest import CPU
 from training.tests.fixtures_training import synthetic_pairs, synthetic_rankings
 
@@ -163,3 +163,8 @@ def test_unpaired_records_need_kto() -> None:
     pair = PairExample("Hi.", "hello", "no")
     kto_view = preference_rankings([pair], DPOConfig(loss="kto"))
     assert [r.ranks for r in kto_view] == [[1], [2]]
+
+
+def test_the_config_names_exactly_the_pairwise_losses_the_trainer_has():
+    # The config spells the names out so that reading it never imports torch.
+    assert tuple(PREFERENCE_LOSSES) == PAIRWISE_LOSS_NAMES
