@@ -324,6 +324,12 @@ class AssignmentNextSerializer(serializers.Serializer):
     )
 
 
+class ProjectBodySerializer(serializers.Serializer):
+    project = ScopedIdField(
+        member_projects, queryset=Project.objects.all(), help_text="The project."
+    )
+
+
 class JudgementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Judgement

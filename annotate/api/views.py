@@ -14,7 +14,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -425,6 +425,40 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
             .select_related("round")
             .order_by("id")
         )
+
+    @extend_schema(
+        request=None,
+        responses={200: api_serializers.ModelVersionSerializer},
+        description="Make this policy the one the project's next round starts from.",
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def promote(self, request: Request, pk: str) -> Response:
+        version: ModelVersion = self.get_object()
+        if version.kind != ModelVersion.Kind.POLICY:
+            raise ValidationError(
+                {"model_version": f"{version} is a reward model; promote a policy."}
+            )
+        training_services.model_version_promote(
+            version=version, promoted_by=self.user, reason="promoted through the API"
+        )
+        return Response(self.get_serializer(version).data)
+
+    @extend_schema(
+        request=api_serializers.ProjectBodySerializer,
+        responses={200: api_serializers.ModelVersionSerializer},
+        description="Go back to the policy the current one was trained from; 400 "
+        "when there is none.",
+    )
+    @action(detail=False, methods=["post"], filter_backends=[])
+    def rollback(self, request: Request) -> Response:
+        body = self.lead_body(api_serializers.ProjectBodySerializer, "roll back")
+        try:
+            promotion = training_services.model_version_rollback(
+                project=body.validated_data["project"], promoted_by=self.user
+            )
+        except ValueError as err:
+            raise ValidationError({"project": str(err)}) from err
+        return Response(self.get_serializer(promotion.model_version).data)
 
 
 class ExportViewSet(ApiViewSet):

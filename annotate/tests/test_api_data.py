@@ -174,3 +174,37 @@ def test_round_filter_finds_the_judgements_of_a_rounds_outputs(
     pairs = ids(f"/api/v1/comparisons/?project={project.pk}&round=1")
     assert len(pairs) == 3  # K=3 generated outputs ranked without ties
     assert ids(f"/api/v1/annotations/?project={project.pk}&round=2") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lead_promotes_a_policy_and_rolls_back(ranked_project, queued, lead, annotator):
+    project = ranked_project()
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK)
+    )
+    drain(queued)
+    round_.refresh_from_db()
+    client = api_as(lead)
+    assert services.current_policy(project) == round_.policy
+
+    rolled = client.post(
+        "/api/v1/model-versions/rollback/", {"project": project.pk}, format="json"
+    )
+    assert rolled.status_code == 200, rolled.json()
+    assert rolled.json()["id"] == round_.base_policy.pk
+    assert services.current_policy(project) == round_.base_policy
+    again = client.post(
+        "/api/v1/model-versions/rollback/", {"project": project.pk}, format="json"
+    )
+    assert again.status_code == 400
+    assert "no earlier policy" in again.json()["errors"]["project"]
+
+    promoted = client.post(f"/api/v1/model-versions/{round_.policy.pk}/promote/")
+    assert promoted.status_code == 200
+    assert services.current_policy(project) == round_.policy
+    reward = client.post(f"/api/v1/model-versions/{round_.reward_model.pk}/promote/")
+    assert reward.status_code == 400 and "model_version" in reward.json()["errors"]
+    outsider = api_as(annotator).post(
+        f"/api/v1/model-versions/{round_.policy.pk}/promote/"
+    )
+    assert outsider.status_code == 404
