@@ -83,16 +83,19 @@ def generation_hyperparameters() -> list[Hyperparameter]:
 
 
 def validate_settings(
-    config_class: type, settings: Mapping[str, Any], *, prefix: str
+    config_class: type,
+    settings: Mapping[str, Any],
+    *,
+    prefix: str,
+    only: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The settings checked against the dataclass: known names, right types.
 
-    Raises SettingsError naming each bad field as `prefix.name`; nothing is coerced
-    silently except int → float.
+    `only` narrows the tunable fields as `hyperparameters` does. Raises SettingsError
+    naming each bad field as `prefix.name`; nothing is coerced silently except
+    int → float.
     """
-    known = {h.name: h for h in hyperparameters(config_class)}
-    if config_class is GenerateConfig:
-        known = {h.name: h for h in generation_hyperparameters()}
+    known = {h.name: h for h in hyperparameters(config_class, only)}
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for name, value in settings.items():

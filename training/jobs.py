@@ -15,7 +15,6 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from training.models import Round, TrainingRun
+from training.services import job_finished
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +144,6 @@ def run_execute(run_id: int, *, worker: str, steps: dict[str, Step]) -> str:
     run = _claim(run_id, worker)
     if run is None:
         return "skipped"
-    from training.services import job_finished  # services queue jobs; avoid a cycle
-
     try:
         with JobReporter(run) as reporter:
             result = steps[run.kind](run, reporter)
@@ -184,11 +182,6 @@ def _claim(run_id: int, worker: str) -> TrainingRun | None:
         run.started_at = run.heartbeat_at = now
         run.save(update_fields=["status", "worker", "started_at", "heartbeat_at"])
         return run
-
-
-def stale_before() -> Any:
-    """Heartbeats older than this mean the job's worker is gone."""
-    return timezone.now() - timedelta(seconds=settings.RANKWISE_RUN_STALE_AFTER_SECONDS)
 
 
 def _is_number(value: object) -> bool:

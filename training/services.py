@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,11 @@ from annotate.services import prompt_create
 from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
 from training.hyperparameters import (
+    GENERATION_FIELDS,
     SettingsError,
     policy_config_class,
     validate_settings,
 )
-from training.jobs import stale_before
 from training.models import (
     DataSnapshot,
     ModelVersion,
@@ -95,7 +96,23 @@ def rankings_for_training(project: Project) -> Any:
     )
 
 
-def launch_blockers(project: Project) -> dict[str, str]:
+@dataclass(frozen=True)
+class TrainingData:
+    """The rankings a round launched now would freeze, and their untied pairs."""
+
+    annotation_ids: list[int]
+    comparison_count: int
+
+
+def training_data(project: Project) -> TrainingData:
+    ids = list(rankings_for_training(project).values_list("id", flat=True))
+    comparisons = Comparison.objects.filter(annotation_id__in=ids, is_tie=False)
+    return TrainingData(ids, comparisons.count())
+
+
+def launch_blockers(
+    project: Project, data: TrainingData | None = None
+) -> dict[str, str]:
     """Why a round cannot be launched now (empty when it can)."""
     reasons: dict[str, str] = {}
     active = Round.objects.filter(project=project, state__in=ACTIVE_STATES).first()
@@ -104,12 +121,11 @@ def launch_blockers(project: Project) -> dict[str, str]:
             f"Round {active.number} is still {active.get_state_display().lower()}; "
             "wait for it to finish or cancel it."
         )
-    ids = list(rankings_for_training(project).values_list("id", flat=True))
-    comparisons = Comparison.objects.filter(annotation_id__in=ids, is_tie=False)
-    n_comparisons = comparisons.count()
-    if len(ids) < MIN_RANKINGS or n_comparisons < MIN_COMPARISONS:
+    data = data or training_data(project)
+    n_rankings, n_comparisons = len(data.annotation_ids), data.comparison_count
+    if n_rankings < MIN_RANKINGS or n_comparisons < MIN_COMPARISONS:
         reasons["data"] = (
-            f"Not enough data: {len(ids)} rankings and {n_comparisons} comparisons; "
+            f"Not enough data: {n_rankings} rankings and {n_comparisons} comparisons; "
             f"a round needs at least {MIN_RANKINGS} rankings and "
             f"{MIN_COMPARISONS} comparisons."
         )
@@ -177,7 +193,8 @@ def round_launch(
 ) -> Round:
     """Freeze the data, create the round and queue its first job; or LaunchRefused."""
     Project.objects.select_for_update().get(pk=project.pk)
-    reasons = launch_blockers(project)
+    data = training_data(project)
+    reasons = launch_blockers(project, data)
     settings_by_group = _validated_settings(request, project, reasons)
     if request.algorithm not in Round.Algorithm.values:
         reasons["algorithm"] = (
@@ -192,14 +209,11 @@ def round_launch(
     prompt_ids = _next_prompts(project, request, reasons)
     if reasons:
         raise LaunchRefused(reasons)
-    annotation_ids = list(rankings_for_training(project).values_list("id", flat=True))
     snapshot = DataSnapshot.objects.create(
         project=project,
-        annotation_ids=annotation_ids,
-        ranking_count=len(annotation_ids),
-        comparison_count=Comparison.objects.filter(
-            annotation_id__in=annotation_ids, is_tie=False
-        ).count(),
+        annotation_ids=data.annotation_ids,
+        ranking_count=len(data.annotation_ids),
+        comparison_count=data.comparison_count,
         path="",
     )
     number = (project.rounds.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -303,6 +317,11 @@ def job_finished(
         round_.error = error.splitlines()[0] if error else "The job failed."
         round_.save(update_fields=["failed_state", "error"])
         _move(round_, Round.State.FAILED)
+
+
+def stale_before() -> Any:
+    """Heartbeats older than this mean the job's worker is gone."""
+    return timezone.now() - timedelta(seconds=settings.RANKWISE_RUN_STALE_AFTER_SECONDS)
 
 
 def runs_reap_stale() -> int:
@@ -412,19 +431,26 @@ def _queue_job(round_: Round, kind: str) -> TrainingRun:
 def _validated_settings(
     request: LaunchRequest, project: Project, reasons: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    groups = {
-        "reward_settings": (RewardConfig, request.reward_settings),
-        "generation_settings": (GenerateConfig, request.generation_settings),
+    groups: dict[str, tuple[type, Mapping[str, Any], tuple[str, ...]]] = {
+        "reward_settings": (RewardConfig, request.reward_settings, ()),
+        "generation_settings": (
+            GenerateConfig,
+            request.generation_settings,
+            GENERATION_FIELDS,
+        ),
     }
     if request.algorithm in Round.Algorithm.values:
         groups["policy_settings"] = (
             policy_config_class(request.algorithm),
             request.policy_settings,
+            (),
         )
     clean: dict[str, dict[str, Any]] = {}
-    for prefix, (config_class, values) in groups.items():
+    for prefix, (config_class, values, only) in groups.items():
         try:
-            clean[prefix] = validate_settings(config_class, values, prefix=prefix)
+            clean[prefix] = validate_settings(
+                config_class, values, prefix=prefix, only=only
+            )
         except SettingsError as err:
             reasons.update(err.errors)
     k = clean.get("generation_settings", {}).get("k", default_k(project))

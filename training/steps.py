@@ -84,7 +84,7 @@ def evaluate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     round_ = Round.objects.select_related("policy", "base_policy").get(pk=run.round_id)
     prompt_texts = _prompt_texts(round_.prompt_ids[:EVAL_PROMPTS])
     reporter.phase(0.1, f"sampling and scoring {len(prompt_texts)} prompts")
-    generation = {**dataclasses.asdict(GenerateConfig()), **round_.generation_settings}
+    generation = generation_settings(round_)
     settings = EvaluationSettings(
         temperature=generation["temperature"],
         top_p=generation["top_p"],
@@ -113,7 +113,7 @@ def evaluate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
 def generate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     round_ = Round.objects.select_related("policy", "project").get(pk=run.round_id)
     assert round_.policy is not None
-    settings = {**dataclasses.asdict(GenerateConfig()), **round_.generation_settings}
+    settings = generation_settings(round_)
     k = int(settings["k"])
     prompts = list(Prompt.objects.filter(id__in=round_.prompt_ids).order_by("id"))
     texts = _samples(run, round_, prompts, settings, reporter)
@@ -149,6 +149,11 @@ STEPS: dict[str, Step] = {
     TrainingRun.Kind.EVALUATE: evaluate,
     TrainingRun.Kind.GENERATE: generate,
 }
+
+
+def generation_settings(round_: Round) -> dict[str, Any]:
+    """The generate command's defaults with the round's own settings over them."""
+    return {**dataclasses.asdict(GenerateConfig()), **round_.generation_settings}
 
 
 # --- files --------------------------------------------------------------------------
@@ -328,7 +333,7 @@ def _best_of_n_samples(
 ) -> list[list[str]]:
     """Each output the reward model's best of N policy samples."""
     config = BestOfNConfig(
-        **{**round_.policy_settings},
+        **round_.policy_settings,
         data="",
         model=ensure_model(policy_version),
         reward_model=_reward_path(round_),
