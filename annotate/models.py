@@ -187,6 +187,16 @@ class Candidate(models.Model):
         max_length=200, help_text="The model version or source that produced it."
     )
     generation_settings = models.JSONField(default=dict, blank=True)
+    token_ids = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The tokens a model sampled this output as; training uses them.",
+    )
+    tokenizer = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Fingerprint of the tokenizer the token ids belong to.",
+    )
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

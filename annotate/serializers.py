@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from annotate.services import Submission
+from annotate.text import NOTHING_READABLE, clean_text, is_blank
 
 MAX_TIME_SPENT_MS = 2**31 - 1  # the largest value the database column holds
 
@@ -16,6 +18,28 @@ def time_spent_field() -> serializers.IntegerField:
     return serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=MAX_TIME_SPENT_MS
     )
+
+
+class StoredTextField(serializers.CharField):
+    """Text as annotate.text's rule stores it, cleaned before the field's own checks.
+
+    DRF's CharField refuses NUL and lone surrogates, where an import of the same text
+    cleans them; this field cleans them too, so the API and imports accept the same
+    text, and it checks blankness and length on the text that will be stored. Text
+    with nothing readable left counts as blank. Surrounding whitespace is kept, as
+    annotate.text keeps it, unless `trim_whitespace=True` is given.
+    """
+
+    default_error_messages = {"blank": f"This field {NOTHING_READABLE}."}
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str):
+            data = "" if is_blank(data) else clean_text(data)
+        return super().run_validation(data)
 
 
 class CandidateKeyedField(serializers.DictField):
@@ -48,7 +72,7 @@ class SubmissionSerializer(serializers.Serializer):
         default=dict,
         help_text="Candidate id → list of flag keys that apply.",
     )
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = StoredTextField(required=False, allow_blank=True, default="")
     time_spent_ms = time_spent_field()
     confirm_conflicts = serializers.BooleanField(
         required=False,
@@ -71,5 +95,5 @@ class SubmissionSerializer(serializers.Serializer):
 
 class SkipSerializer(serializers.Serializer):
     client_id = serializers.UUIDField()
-    reason = serializers.CharField(help_text="Why this task is skipped.")
+    reason = StoredTextField(help_text="Why this task is skipped.")
     time_spent_ms = time_spent_field()

@@ -26,6 +26,7 @@ from annotate.models import (
 )
 from annotate.ranking import buckets_to_ranks, expand_ranking, ranking_conflicts
 from annotate.selectors import prompts_open_to
+from annotate.text import clean_json, clean_text, is_blank
 
 
 class SubmissionError(Exception):
@@ -67,12 +68,21 @@ def prompt_create(
     messages: Sequence[Mapping[str, str]] = (),
     metadata: Mapping[str, object] | None = None,
 ) -> tuple[Prompt, bool]:
-    """Add a prompt unless the same text/messages already exist in the project."""
-    messages = [dict(message) for message in messages]
+    """Add a prompt unless the same text/messages already exist in the project.
+
+    Text, messages and metadata are stored as annotate.text cleans them, and the
+    duplicate check hashes that cleaned content.
+    """
+    text = clean_text(text)
+    messages = [clean_json(dict(message)) for message in messages]
     return Prompt.objects.get_or_create(
         project=project,
         content_hash=content_hash(text, messages),
-        defaults={"text": text, "messages": messages, "metadata": dict(metadata or {})},
+        defaults={
+            "text": text,
+            "messages": messages,
+            "metadata": clean_json(dict(metadata or {})),
+        },
     )
 
 
@@ -83,15 +93,28 @@ def candidate_create(
     text: str,
     source: str,
     generation_settings: Mapping[str, object] | None = None,
+    token_ids: list[int] | None = None,
+    tokenizer: str = "",
 ) -> tuple[Candidate, bool]:
-    """Add an output to a prompt unless the same text from the same source exists."""
+    """Add an output to a prompt unless the same text from the same source exists.
+
+    A sampled output keeps `token_ids`, the tokens it was sampled as, and the
+    fingerprint of their `tokenizer`, so training on it sees what the model produced.
+
+    Text, source and settings are stored as annotate.text cleans them, and the
+    duplicate check hashes that cleaned content. Refusing an output with nothing
+    readable left (`is_blank`) is the caller's part: each says why in its own terms.
+    """
+    text, source = clean_text(text), clean_text(source)
     return Candidate.objects.get_or_create(
         prompt=prompt,
         content_hash=content_hash(text, source),
         defaults={
             "text": text,
             "source": source,
-            "generation_settings": dict(generation_settings or {}),
+            "generation_settings": clean_json(dict(generation_settings or {})),
+            "token_ids": token_ids,
+            "tokenizer": tokenizer,
         },
     )
 
@@ -286,7 +309,7 @@ def annotation_submit(
     annotation = Annotation.objects.create(
         assignment=assignment,
         client_id=submission.client_id,
-        notes=submission.notes.strip(),
+        notes=clean_text(submission.notes).strip(),
     )
     Judgement.objects.bulk_create(
         Judgement(
@@ -318,13 +341,13 @@ def assignment_skip(
     if existing is not None:
         return existing, False
     _require_open(assignment)
-    if not reason.strip():
+    if is_blank(reason):
         raise SubmissionError({"reason": "Say why you skip this task."})
     annotation = Annotation.objects.create(
         assignment=assignment,
         client_id=client_id,
         skipped=True,
-        skip_reason=reason.strip(),
+        skip_reason=clean_text(reason).strip(),
     )
     _close_assignment(assignment, Assignment.Status.SKIPPED, time_spent_ms)
     return annotation, True

@@ -26,6 +26,7 @@ from training.models import CandidateOrigin, ModelVersion, Round, TrainingRun
 
 ROOT = Path(__file__).resolve().parents[1]
 STALE_AFTER_SECONDS = 6
+K = 3  # outputs generated per prompt
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.postgres,
@@ -34,8 +35,8 @@ pytestmark = [
 QUICK_SETTINGS = [
     "reward.epochs=1",
     "reward.batch_size=4",
-    "generation.k=3",
-    "generation.max_new_tokens=6",
+    f"generation.k={K}",
+    "generation.max_new_tokens=64",  # realistic: long enough to write NUL or U+FFFD
 ]
 
 
@@ -123,7 +124,12 @@ def assert_round_delivered(round_: Round, django_user_model) -> None:
             "candidate_id", flat=True
         )
     )
-    assert generated
+    # Every output the round generated was stored: PostgreSQL refuses text with NUL,
+    # so a lossy output used to fail the round here.
+    generate = round_.runs.get(kind="generate", status="succeeded")
+    assert generate.result["prompts_short"] == 0
+    assert generate.result["candidates_added"] == len(round_.prompt_ids) * K
+    assert len(generated) == len(round_.prompt_ids) * K
     # The round's prompts, now with their new outputs, are in annotators' queues.
     annotator = django_user_model.objects.create_user(f"new-{round_.number}")
     membership_set(
@@ -132,7 +138,7 @@ def assert_round_delivered(round_: Round, django_user_model) -> None:
     open_to_them = prompts_open_to(project=round_.project, annotator=annotator)
     assert set(round_.prompt_ids) <= set(open_to_them.values_list("id", flat=True))
     assignment = assignment_next(project=round_.project, annotator=annotator)
-    assert assignment is not None and len(assignment.display_order) == 3
+    assert assignment is not None and len(assignment.display_order) == K
 
 
 def test_dpo_and_ppo_rounds_run_on_a_worker_and_a_killed_job_resumes(

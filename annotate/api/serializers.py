@@ -37,7 +37,8 @@ from annotate.models import (
     Project,
     Prompt,
 )
-from annotate.serializers import SubmissionSerializer
+from annotate.serializers import StoredTextField, SubmissionSerializer
+from annotate.text import clean_json
 from training.models import ModelVersion, Round
 from training.services import LaunchRequest
 
@@ -88,41 +89,11 @@ class ScopedIdField(serializers.PrimaryKeyRelatedField):
         raise serializers.ValidationError(message, code=code)
 
 
-def _plain_json_errors(value: Any, path: str = "") -> list[str]:
-    """Paths in a JSON value to strings a database refuses (NUL, lone surrogates)."""
-    if isinstance(value, dict):
-        return [
-            error
-            for key, item in value.items()
-            for error in _plain_json_errors(key, path)
-            + _plain_json_errors(item, f"{path}.{key}" if path else str(key))
-        ]
-    if isinstance(value, list):
-        return [
-            error
-            for index, item in enumerate(value)
-            for error in _plain_json_errors(
-                item, f"{path}.{index}" if path else str(index)
-            )
-        ]
-    if isinstance(value, str) and (
-        "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
-    ):
-        return [path or "the top level"]
-    return []
-
-
 class PlainJsonObjectField(serializers.DictField):
-    """A JSON object whose strings a database can store."""
+    """A JSON object with its strings cleaned by annotate.text's rule, as stored."""
 
     def to_internal_value(self, data: Any) -> dict:
-        value = super().to_internal_value(data)
-        bad = _plain_json_errors(value)
-        if bad:
-            raise serializers.ValidationError(
-                f"Null characters or lone surrogates are not allowed (at {bad[0]})."
-            )
-        return value
+        return clean_json(super().to_internal_value(data))
 
 
 class FlagSerializer(serializers.Serializer):
@@ -187,7 +158,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(MESSAGE_ROLES)
-    content = serializers.CharField()
+    content = StoredTextField()
 
 
 class PromptSerializer(serializers.ModelSerializer):
@@ -223,12 +194,12 @@ class PromptCreateSerializer(serializers.Serializer):
         member_projects,
         queryset=Project.objects.all(),
     )
-    text = serializers.CharField(required=False, allow_blank=True, default="")
+    text = StoredTextField(required=False, allow_blank=True, default="")
     messages = MessageSerializer(many=True, required=False, default=list)
     metadata = PlainJsonObjectField(required=False, default=dict)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs["text"].strip() and not attrs["messages"]:
+        if not attrs["text"] and not attrs["messages"]:
             raise serializers.ValidationError(
                 {"text": "Give the prompt's text or its chat messages."}
             )
@@ -267,9 +238,11 @@ class CandidateCreateSerializer(serializers.Serializer):
         lambda user: Prompt.objects.filter(project__in=member_projects(user)),
         queryset=Prompt.objects.all(),
     )
-    text = serializers.CharField()
-    source = serializers.CharField(
-        max_length=200, help_text="The model version or source that produced it."
+    text = StoredTextField()
+    source = StoredTextField(
+        max_length=200,
+        trim_whitespace=True,
+        help_text="The model version or source that produced it.",
     )
     generation_settings = PlainJsonObjectField(required=False, default=dict)
 
@@ -468,7 +441,7 @@ class RoundLaunchSerializer(serializers.Serializer):
         help_text="Prompts without outputs to generate for; null: every such prompt.",
     )
     new_prompts = serializers.ListField(
-        child=serializers.CharField(), required=False, default=list
+        child=StoredTextField(), required=False, default=list
     )
     base_policy = ScopedIdField(
         lambda user: ModelVersion.objects.filter(project__in=member_projects(user)),

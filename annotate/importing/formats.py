@@ -2,7 +2,9 @@
 
 No database here. TRL-shaped records go through the trainer's own validators
 (`training.core.data`), so a file the trainer reads is a file rankwise imports, with
-the same messages; HH-RLHF and UltraFeedback records are parsed here.
+the same messages; HH-RLHF and UltraFeedback records are parsed here. Every string of
+a record is first cleaned by annotate.text's rule, so the checks (blank, repeated
+outputs) judge the text that will be stored.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN
+from annotate.text import NOTHING_READABLE, clean_json, is_blank
 from training.core.data import PARSERS, DataError, Text
 
 # Sources with no rating get the scale's midpoint: pairs expand with a Likert gap of
@@ -23,6 +26,8 @@ HH_TURN = re.compile(r"\n\n(Human|Assistant):")
 HH_ROLES = {"Human": "user", "Assistant": "assistant"}
 ASPECT_SCALE = (1.0, 5.0)  # UltraFeedback's per-aspect ratings
 OVERALL_SCALE = (1.0, 10.0)  # UltraFeedback's critique `overall_score`
+# Where a format's prompt comes from, when not from 'prompt' or 'messages'.
+PROMPT_FIELDS = {"ultrafeedback": "instruction", "hh-rlhf": "chosen"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ def detect_format(record: Any) -> str:
     """The import format told by which fields the (first) record has."""
     if not isinstance(record, dict):
         raise DataError(f"expected an object, got {type(record).__name__}")
+    record = clean_json(record)
     present = set(_present(record))
     if {"instruction", "completions"} <= present:
         return "ultrafeedback"
@@ -80,12 +86,23 @@ def parse_record(fmt: str, record: Any) -> Item:
     """Validate one record of format `fmt`; DataError names the field at fault."""
     if not isinstance(record, dict):
         raise DataError(f"expected an object, got {type(record).__name__}")
-    return ITEM_PARSERS[fmt](_present(record), f"import:{fmt}")
+    record = _present(clean_json(record))
+    item = ITEM_PARSERS[fmt](record, f"import:{fmt}")
+    _require_readable_prompt(item.prompt, fmt, record)
+    return item
 
 
 def _present(record: dict[str, Any]) -> dict[str, Any]:
     """The record without nulls (Parquet and datasets fill absent columns with None)."""
     return {key: value for key, value in record.items() if value is not None}
+
+
+def _require_readable_prompt(prompt: Text, fmt: str, record: dict[str, Any]) -> None:
+    texts = [prompt] if isinstance(prompt, str) else [m["content"] for m in prompt]
+    if all(is_blank(text) for text in texts):
+        default = "messages" if "messages" in record else "prompt"
+        field = PROMPT_FIELDS.get(fmt, default)
+        raise DataError(f"field '{field}' {NOTHING_READABLE}; expected the prompt")
 
 
 def _is_hh_record(record: dict[str, Any]) -> bool:
@@ -131,18 +148,25 @@ def _parse_candidates(record: dict[str, Any], source: str) -> Item:
 def _candidate(value: Any, field: str, source: str) -> Output:
     """A string, or an object with `text` and optionally the `model` that wrote it."""
     if isinstance(value, str):
-        return Output(value, source)
+        return _output(value, field, source)
     if not isinstance(value, dict) or not isinstance(value.get("text"), str):
         raise DataError(
             f"field '{field}' is {_described(value)}; expected a string or an "
             'object {"text": ..., "model": ...}'
         )
-    return Output(value["text"], _model_name(value, field, source))
+    return _output(value["text"], f"{field}.text", _model_name(value, field, source))
+
+
+def _output(text: str, field: str, source: str) -> Output:
+    """An output to store; refused when nothing readable is left of its text."""
+    if is_blank(text):
+        raise DataError(f"field '{field}' {NOTHING_READABLE}; expected the output")
+    return Output(text, source)
 
 
 def _model_name(value: dict[str, Any], field: str, default: str) -> str:
     model = value.get("model", default)
-    if not isinstance(model, str) or not model.strip():
+    if not isinstance(model, str) or is_blank(model):
         raise DataError(f"field '{field}.model' is {model!r}; expected a model name")
     return model.strip()
 
@@ -150,8 +174,8 @@ def _model_name(value: dict[str, Any], field: str, default: str) -> str:
 def _parse_trl(record: dict[str, Any], source: str) -> Item:
     pair = PARSERS["pairs"](record)
     outputs = (
-        Output(_reply_text(pair.chosen, "chosen"), source),
-        Output(_reply_text(pair.rejected, "rejected"), source),
+        _output(_reply_text(pair.chosen, "chosen"), "chosen", source),
+        _output(_reply_text(pair.rejected, "rejected"), "rejected", source),
     )
     _require_distinct(outputs, ["chosen", "rejected"])
     return Item(pair.prompt, outputs, _unrated([1, 2]))
@@ -161,17 +185,19 @@ def _parse_unpaired(record: dict[str, Any], source: str) -> Item:
     example = PARSERS["unpaired"](record)
     # A true/false label is the far end of the scale, so exports read it back as is.
     likert = LIKERT_MAX if example.label else LIKERT_MIN
-    output = Output(_reply_text(example.completion, "completion"), source)
+    text = _reply_text(example.completion, "completion")
+    output = _output(text, "completion", source)
     return Item(example.prompt, (output,), (Verdict(1, likert),))
 
 
 def _parse_rankings(record: dict[str, Any], source: str) -> Item:
     ranking = PARSERS["rankings"](record)
+    fields = [f"completions[{i}]" for i in range(len(ranking.completions))]
     outputs = tuple(
-        Output(_reply_text(text, f"completions[{i}]"), source)
-        for i, text in enumerate(ranking.completions)
+        _output(_reply_text(text, field), field, source)
+        for text, field in zip(ranking.completions, fields, strict=True)
     )
-    _require_distinct(outputs, [f"completions[{i}]" for i in range(len(outputs))])
+    _require_distinct(outputs, fields)
     return Item(ranking.prompt, outputs, _unrated(_dense(ranking.ranks)))
 
 
@@ -203,7 +229,9 @@ def _parse_hh(record: dict[str, Any], source: str) -> Item:
                 f"field '{field}' goes on for {len(rest)} turns after the shared "
                 "conversation; expected one final Assistant reply"
             )
-    outputs = tuple(Output(rest[0]["content"], source) for rest in replies.values())
+    outputs = tuple(
+        _output(rest[0]["content"], field, source) for field, rest in replies.items()
+    )
     return Item(chosen[:shared], outputs, _unrated([1, 2]))
 
 
@@ -254,7 +282,9 @@ def _rated_output(value: Any, field: str, source: str) -> tuple[Output, float]:
             "'response' string"
         )
     return (
-        Output(value["response"], _model_name(value, field, source)),
+        _output(
+            value["response"], f"{field}.response", _model_name(value, field, source)
+        ),
         _overall_score(value, field),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -12,6 +13,14 @@ from rest_framework.test import APIClient
 from annotate.models import Annotation, Assignment, Candidate, Project, Prompt
 
 pytestmark = pytest.mark.django_db
+# NUL, lost bytes (U+FFFD), a bell, a lone surrogate and a Windows line end: what
+# the embedded model writes and what PostgreSQL refuses, and how it is stored.
+HOSTILE = "Hi\x00 there\ufffd,\x07 friend\ud800\r\n"
+CLEANED = "Hi there, friend\n"
+NOTHING_READABLE = (
+    "This field has nothing readable: it is empty, or only whitespace, control or "
+    "invisible characters."
+)
 
 
 @pytest.fixture
@@ -31,6 +40,11 @@ def next_task(client: APIClient, project: Project) -> dict[str, Any]:
     )
     assert response.status_code == 200, response.json()
     return response.json()
+
+
+def post_json(client: APIClient, url: str, body: Any) -> Any:
+    """The body as JSON text with \\u escapes, as clients send NUL and surrogates."""
+    return client.post(url, json.dumps(body), content_type="application/json")
 
 
 def submission(task: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -126,7 +140,7 @@ def test_skip_needs_a_reason_and_frees_the_prompt(project, annotator):
     body = {"client_id": str(uuid.uuid4()), "reason": " "}
     no_reason = client.post(url, body, format="json")
     assert no_reason.status_code == 400
-    assert no_reason.json()["errors"] == {"reason": "This field may not be blank."}
+    assert no_reason.json()["errors"] == {"reason": NOTHING_READABLE}
     body["reason"] = "Needs domain knowledge"
     skipped = client.post(url, body, format="json")
     assert skipped.status_code == 201
@@ -189,10 +203,11 @@ def test_prompts_are_added_in_bulk_all_or_none_and_idempotently(project, lead):
             "0.messages.0.role",
             '"robot" is not a valid choice.',
         ),
+        ([{"project": 1, "text": "\x00\ufffd\u200b"}], "0.text", "Give the prompt's"),
         (
-            [{"project": 1, "text": "x", "metadata": {"k": ["ok", "a\x00b"]}}],
-            "0.metadata",
-            "Null characters or lone surrogates are not allowed (at k.1).",
+            [{"project": 1, "messages": [{"role": "user", "content": "\x00 \u200b"}]}],
+            "0.messages.0.content",
+            NOTHING_READABLE,
         ),
     ],
 )
@@ -214,6 +229,48 @@ def test_outputs_are_added_in_bulk_and_shown_to_leads_with_their_source(project,
     assert [row["created"] for row in response.json()] == [True, False]
     assert response.json()[0]["source"] == "policy-r2"
     assert Candidate.objects.filter(prompt=prompt).count() == 4
+
+
+@pytest.mark.postgres
+def test_text_the_database_refuses_is_stored_cleaned_not_refused(project, lead):
+    prompt, client = project.prompts.first(), api_as(lead)
+    row = {
+        "prompt": prompt.pk,
+        "text": HOSTILE,
+        "source": " tiny\x00 ",
+        "generation_settings": {"why": "x\x00"},
+    }
+    created = post_json(client, "/api/v1/candidates/", [row])
+    assert created.status_code == 201, created.json()
+    [answer] = created.json()
+    assert (answer["text"], answer["source"], answer["created"]) == (
+        CLEANED,
+        "tiny",
+        True,
+    )
+    assert Candidate.objects.get(pk=answer["id"]).generation_settings == {"why": "x"}
+    clean_row = {"prompt": prompt.pk, "text": CLEANED, "source": "tiny"}
+    again = post_json(client, "/api/v1/candidates/", [clean_row])
+    assert [(r["id"], r["created"]) for r in again.json()] == [(answer["id"], False)]
+    blank = {"prompt": prompt.pk, "text": "\x00\ufffd \u200b", "source": "tiny"}
+    refused = post_json(client, "/api/v1/candidates/", [clean_row, blank])
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {"1.text": NOTHING_READABLE}
+    chat = [{"role": "user", "content": HOSTILE}]
+    rows = [{"project": project.pk, "messages": chat, "metadata": {"k": ["a\x00b"]}}]
+    added = post_json(client, "/api/v1/prompts/", rows)
+    assert added.status_code == 201, added.json()
+    stored = Prompt.objects.get(pk=added.json()[0]["id"])
+    assert (stored.messages[0]["content"], stored.metadata) == (CLEANED, {"k": ["ab"]})
+
+
+@pytest.mark.postgres
+def test_notes_are_stored_cleaned(project, annotator):
+    client = api_as(annotator)
+    body = submission(next_task(client, project), notes="\x00B is off topic\ufffd")
+    response = post_json(client, "/api/v1/annotations/", body)
+    assert response.status_code == 201, response.json()
+    assert response.json()["notes"] == "B is off topic"
 
 
 def test_malformed_json_is_refused_with_the_body_named(project, annotator):

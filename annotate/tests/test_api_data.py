@@ -102,6 +102,44 @@ def test_a_bad_import_record_refuses_all_and_names_its_index(make_project, lead)
     assert not project.prompts.exists()
 
 
+@pytest.mark.postgres
+def test_imported_records_are_cleaned_as_a_file_import_cleans_them(make_project, lead):
+    project = make_project(k=2, n_prompts=0)
+    hostile = {
+        "prompt": "Greet\x00 me",
+        "chosen": "Hi\x00 there\ufffd,\x07 friend\ud800\r\n",
+        "rejected": "Go\x1b away\ufffd",
+    }
+    blank = {"prompt": "Q", "chosen": "fine", "rejected": "\x00\ufffd \u200b"}
+
+    def post(records):  # JSON text with \u escapes, as a client sends it
+        body = {"project": project.pk, "format": "trl", "records": records}
+        return api_as(lead).post(
+            "/api/v1/imports/", json.dumps(body), content_type="application/json"
+        )
+
+    refused = post([hostile, blank])
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "records.1": "field 'rejected' has nothing readable: it is empty, or only "
+        "whitespace, control or invisible characters; expected the output"
+    }
+    assert not project.prompts.exists()
+    first = post([hostile])
+    assert first.status_code == 201, first.json()
+    assert first.json()["added"] == {
+        "prompts": 1,
+        "candidates": 2,
+        "annotations": 1,
+        "comparisons": 1,
+    }
+    prompt = project.prompts.get()
+    assert prompt.text == "Greet me"
+    texts = set(prompt.candidates.values_list("text", flat=True))
+    assert texts == {"Hi there, friend\n", "Go away"}
+    assert sum(post([hostile]).json()["added"].values()) == 0
+
+
 def test_a_round_launch_without_enough_data_says_why(make_project, lead):
     project = make_project(k=3, n_prompts=1)
     response = api_as(lead).post(

@@ -33,6 +33,10 @@ HH_CHOSEN = (
     "\n\nHuman: Tell me a joke\n\nAssistant: Why did the chicken cross the road?"
 )
 HH_REJECTED = HH_CHOSEN.rsplit("\n\nAssistant:", 1)[0] + "\n\nAssistant: No."
+# NUL, lost bytes (U+FFFD), a bell, a lone surrogate and a Windows line end: what
+# the embedded model writes and what PostgreSQL refuses, and how it is stored.
+HOSTILE = "Hi\x00 there\ufffd,\x07 friend\ud800\r\n"
+CLEANED = "Hi there, friend\n"
 
 
 def write_jsonl(path: Path, records) -> Path:
@@ -265,6 +269,60 @@ def test_reimport_adds_nothing_and_a_repeated_row_counts_once(tmp_path):
     assert sum(again.added.values()) == 0
     assert again.duplicates == {"prompts": 2, "candidates": 4, "annotations": 2}
     assert (Annotation.objects.count(), Comparison.objects.count()) == (1, 1)
+
+
+@pytest.mark.postgres
+def test_text_is_stored_cleaned_and_importing_it_again_adds_nothing(tmp_path):
+    row = {"prompt": "Greet\x00 me", "chosen": HOSTILE, "rejected": "Go\x1b away\ufffd"}
+    path = write_jsonl(tmp_path / "pairs.jsonl", [row])
+    assert "\\u0000" in path.read_text()  # escaped, as JSON writers write it
+    report = import_file(path=path, project_slug="imp")
+    assert report.added == {
+        "prompts": 1,
+        "candidates": 2,
+        "annotations": 1,
+        "comparisons": 1,
+    }
+    assert Prompt.objects.get().text == "Greet me"
+    assert ranks_of(imported_annotations().get()) == {
+        CLEANED: (1, UNRATED_LIKERT),
+        "Go away": (2, UNRATED_LIKERT),
+    }
+    assert sum(import_file(path=path, project_slug="imp").added.values()) == 0
+    cleaned = {"prompt": "Greet me", "chosen": CLEANED, "rejected": "Go away"}
+    same = import_file(
+        path=write_jsonl(tmp_path / "clean.jsonl", [cleaned]), project_slug="imp"
+    )
+    assert sum(same.added.values()) == 0
+    assert same.duplicates == {"prompts": 1, "candidates": 2, "annotations": 1}
+
+
+@pytest.mark.postgres
+def test_outputs_and_prompts_with_nothing_readable_are_refused_by_row(tmp_path):
+    path = write_jsonl(
+        tmp_path / "candidates.jsonl",
+        [
+            {"prompt": "Q1", "completions": ["fine", {"text": HOSTILE}]},
+            {"prompt": "Q2", "completions": ["fine", "\x00\ufffd \u200b\r\n"]},
+            {"prompt": "Q3", "completions": [{"text": "\ud800\x07", "model": "m"}]},
+            {"prompt": "\u200b\x00", "completions": ["fine"]},
+            {"prompt": "Q5", "completions": ["same\x00", "same\ufffd"]},
+        ],
+    )
+    with pytest.raises(ImportRejected) as excinfo:
+        import_file(path=path, project_slug="imp")
+    nothing_readable = (
+        "has nothing readable: it is empty, or only whitespace, control or "
+        "invisible characters"
+    )
+    assert rejected_rows(excinfo) == {
+        2: f"field 'completions[1]' {nothing_readable}; expected the output",
+        3: f"field 'completions[0].text' {nothing_readable}; expected the output",
+        4: f"field 'prompt' {nothing_readable}; expected the prompt",
+        5: "field 'completions[1]' repeats 'completions[0]'; expected distinct outputs",
+    }
+    assert not Project.objects.filter(slug="imp").exists()
+    assert not Prompt.objects.exists() and not Candidate.objects.exists()
 
 
 def test_the_same_file_imports_into_each_project(tmp_path):

@@ -12,10 +12,16 @@ from annotate.services import (
     annotation_submit,
     assignment_next,
     assignment_skip,
+    candidate_create,
+    prompt_create,
     ranking_expand,
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+# NUL, lost bytes (U+FFFD), a bell, a lone surrogate and a Windows line end: what
+# the embedded model writes and what PostgreSQL refuses, and how it is stored.
+HOSTILE = "Hi\x00 there\ufffd,\x07 friend\ud800\r\n"
+CLEANED = "Hi there, friend\n"
 
 
 def full_submission(assignment, **overrides):
@@ -269,16 +275,18 @@ def test_skip_needs_a_reason_and_frees_the_prompt(
             assignment_id=assignment.pk,
             annotator=annotator,
             client_id=uuid.uuid4(),
-            reason=" ",
+            reason=" \x00\u200b",
         )
     assert "why" in refused.value.errors["reason"]
     annotation, created = assignment_skip(
         assignment_id=assignment.pk,
         annotator=annotator,
         client_id=uuid.uuid4(),
-        reason="I can't judge this topic",
+        reason="I can't judge \x00this topic\ud800 ",
     )
     assert created and annotation.skipped
+    annotation.refresh_from_db()
+    assert annotation.skip_reason == "I can't judge this topic"
     assignment.refresh_from_db()
     assert assignment.status == Assignment.Status.SKIPPED
     assert annotation.comparisons.count() == 0
@@ -326,3 +334,45 @@ def test_display_order_is_a_stored_permutation_of_the_outputs(assignment):
 def test_prompts_outside_the_k_range_are_not_handed_out(make_project, annotator):
     project = make_project(k=3, n_prompts=1, slug="small", members=[annotator], min_k=4)
     assert assignment_next(project=project, annotator=annotator) is None
+
+
+def test_an_output_is_stored_cleaned_and_deduplicated_on_its_cleaned_text(project):
+    prompt = project.prompts.first()
+    candidate, created = candidate_create(
+        prompt=prompt,
+        text=HOSTILE,
+        source="tiny\x00",
+        generation_settings={"s": "\x00"},
+    )
+    assert created
+    candidate.refresh_from_db()
+    assert (candidate.text, candidate.source) == (CLEANED, "tiny")
+    assert candidate.generation_settings == {"s": ""}
+    again, created = candidate_create(prompt=prompt, text=CLEANED, source="tiny")
+    assert (again.pk, created) == (candidate.pk, False)
+    assert prompt.candidates.count() == 5
+
+
+def test_a_prompt_is_stored_cleaned_with_its_messages_and_metadata(project):
+    messages = [{"role": "user", "content": HOSTILE}]
+    prompt, created = prompt_create(
+        project=project, messages=messages, metadata={"from\x00": "web\ud800"}
+    )
+    assert created
+    prompt.refresh_from_db()
+    assert prompt.messages == [{"role": "user", "content": CLEANED}]
+    assert prompt.metadata == {"from": "web"}
+    text_prompt, _ = prompt_create(project=project, text=HOSTILE)
+    text_prompt.refresh_from_db()
+    assert text_prompt.text == CLEANED
+    cleaned = [{"role": "user", "content": CLEANED}]
+    assert prompt_create(project=project, messages=cleaned) == (prompt, False)
+
+
+def test_notes_are_stored_cleaned(assignment, annotator):
+    submission = full_submission(assignment, notes=" B\x00 is off\ufffd topic\r\n")
+    annotation, _ = annotation_submit(
+        assignment_id=assignment.pk, annotator=annotator, submission=submission
+    )
+    annotation.refresh_from_db()
+    assert annotation.notes == "B is off topic"
