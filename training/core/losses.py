@@ -5,6 +5,9 @@ minimise. Conventions shared by every function:
 
 - ``*_logps`` are per-sequence log-probs of the completion tokens, SUMMED over tokens,
   shape (B,); ``*_lengths`` are completion token counts, shape (B,).
+- A loss that wants per-token log-probs divides by the lengths itself: SimPO, ORPO
+  and RRHF always (their equations are per token); IPO's log-ratios and CPO's NLL
+  term when ``length_normalize`` is true, the default, as their authors and TRL do.
 - ``ranks`` are integers with 1 = best; equal ranks are ties and give no preference.
 - ``mask`` is True (or 1) for real entries and False (or 0) for padding. Padded entries
   may hold any finite value: they change neither the loss nor the gradients.
@@ -40,6 +43,11 @@ def _log_ratio_margin(
 def _per_token(logps: Tensor, lengths: Tensor) -> Tensor:
     """Length-normalised log-prob (1/|y|) log π(y); a length of 0 counts as 1."""
     return logps / lengths.clamp(min=1)
+
+
+def _per_token_if(logps: Tensor, lengths: Tensor, length_normalize: bool) -> Tensor:
+    """(1/|y|) log π(y) if `length_normalize`, else the summed log π(y) unchanged."""
+    return _per_token(logps, lengths) if length_normalize else logps
 
 
 def _valid(ranks: Tensor, mask: Tensor | None) -> Tensor:
@@ -151,15 +159,24 @@ def ipo_loss(
     policy_rejected_logps: Tensor,
     ref_chosen_logps: Tensor,
     ref_rejected_logps: Tensor,
+    chosen_lengths: Tensor,
+    rejected_lengths: Tensor,
     *,
     beta: float = 0.1,
+    length_normalize: bool = True,
 ) -> Tensor:
     """IPO (Azar et al. 2023), with β in the role of the paper's τ."""
     # IPO (Azar et al. 2023, eq. 17): L = (h - 1/(2τ))², h = log-ratio margin
-    margin = _log_ratio_margin(
-        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps
+    # h of per-token log-ratios by default: the IPO authors average over tokens (TRL
+    # switched to it after asking them), so one target 1/(2τ) suits any length;
+    # length_normalize=False gives the summed h.
+    chosen = _per_token_if(
+        policy_chosen_logps - ref_chosen_logps, chosen_lengths, length_normalize
     )
-    return (margin - 1.0 / (2.0 * beta)) ** 2
+    rejected = _per_token_if(
+        policy_rejected_logps - ref_rejected_logps, rejected_lengths, length_normalize
+    )
+    return (chosen - rejected - 1.0 / (2.0 * beta)) ** 2
 
 
 def hinge_loss(
@@ -217,14 +234,21 @@ def simpo_loss(
 def cpo_loss(
     policy_chosen_logps: Tensor,
     policy_rejected_logps: Tensor,
+    chosen_lengths: Tensor,
     *,
     beta: float = 0.1,
     nll_weight: float = 1.0,
+    length_normalize: bool = True,
 ) -> Tensor:
     """CPO, reference-free preference term plus NLL of yw (Xu et al. 2024)."""
     # CPO (Xu et al. 2024): L = -log σ(β log π(yw) - β log π(yl)) - λ log π(yw)
+    # Summed log-probs in the preference term; the NLL term is yw's mean NLL per
+    # token by default, as in TRL's CPOTrainer (a sum outweighs the preference term
+    # about |yw| times). TRL pools the batch's tokens; here each pair's mean takes
+    # the pair's weight, like its preference term.
     preference = -F.logsigmoid(beta * (policy_chosen_logps - policy_rejected_logps))
-    return preference - nll_weight * policy_chosen_logps
+    nll = -_per_token_if(policy_chosen_logps, chosen_lengths, length_normalize)
+    return preference + nll_weight * nll
 
 
 def _log_odds(mean_logps: Tensor, *, eps: float = 1e-6) -> Tensor:

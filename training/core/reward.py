@@ -108,8 +108,9 @@ def reward_step(model: Any, config: RewardConfig, device: torch.device) -> StepF
             margin_per_rank=config.margin_per_rank,
             weights=batch.weights,
         )
-        # Eisenstein et al. 2023 (TRL's center_rewards_coefficient): BT is blind to
-        # a shift of all rewards, so this only decides where the mean settles.
+        # mean(r²) over the batch's completions, not TRL's mean((r_w + r_l)²): BT is
+        # blind to a shift of all rewards, so this sets where the mean settles (and,
+        # unlike TRL's, also shrinks margins a little; see RewardConfig).
         centring = masked_mean(scores**2, batch.mask)
         correct, pairs = kwise_pairwise_accuracy(scores, batch.ranks, mask=batch.mask)
         metrics = {

@@ -2,6 +2,7 @@
 
 import inspect
 import math
+from collections.abc import Callable
 
 import pytest
 import torch
@@ -105,9 +106,23 @@ def test_cdpo_by_hand():
     )
 
 
-def test_ipo_by_hand():
-    # β = τ = 0.25, so 1/(2τ) = 2: (1 - 2)² = 1, (-0.5 - 2)² = 6.25.
-    close(ipo_loss(**PAIRS, beta=0.25), [1.0, 6.25])
+# Token counts for PAIRS: chosen |yw| = 2 and 4, rejected |yl| = 4 and 2.
+PAIR_LENGTHS = dict(
+    chosen_lengths=torch.tensor([2, 4]), rejected_lengths=torch.tensor([4, 2])
+)
+
+
+def test_ipo_per_token_by_hand():
+    # Per-token log-ratios: pair 0: 0.5/2 - (-0.5)/4 = 0.375; pair 1: 0/4 - 0.5/2
+    # = -0.25. β = τ = 0.25, 1/(2τ) = 2: (0.375 - 2)² = 2.640625, (-2.25)² = 5.0625.
+    loss = ipo_loss(**PAIRS, **PAIR_LENGTHS, beta=0.25, length_normalize=True)
+    close(loss, [2.640625, 5.0625])
+
+
+def test_ipo_summed_by_hand():
+    # Summed h = 1 and -0.5, lengths ignored: (1 - 2)² = 1, (-0.5 - 2)² = 6.25.
+    loss = ipo_loss(**PAIRS, **PAIR_LENGTHS, beta=0.25, length_normalize=False)
+    close(loss, [1.0, 6.25])
 
 
 def test_hinge_by_hand():
@@ -147,11 +162,44 @@ def test_simpo_by_hand():
     close(loss, [neg_log_sigmoid(3.5), neg_log_sigmoid(-3.5)])
 
 
-def test_cpo_by_hand():
+def test_cpo_per_token_nll_by_hand():
+    # Preference on summed log-probs: -log σ(0.1·(-10 + 20)) = -log σ(1); -log σ(-1).
+    # NLL per token of yw, |yw| = 4 and 5: 10/4 = 2.5 and 20/5 = 4; λ = 0.5.
+    loss = cpo_loss(
+        t(-10.0, -20.0),
+        t(-20.0, -10.0),
+        torch.tensor([4, 5]),
+        beta=0.1,
+        nll_weight=0.5,
+        length_normalize=True,
+    )
+    close(loss, [neg_log_sigmoid(1.0) + 1.25, neg_log_sigmoid(-1.0) + 2.0])
+
+
+def test_cpo_summed_nll_by_hand():
     # pair 0: -log σ(0.1·(-10 + 20)) - 1·(-10) = -log σ(1) + 10
     # pair 1: -log σ(0.1·(-20 + 10)) - 1·(-20) = -log σ(-1) + 20
-    loss = cpo_loss(t(-10.0, -20.0), t(-20.0, -10.0), beta=0.1, nll_weight=1.0)
+    loss = cpo_loss(
+        t(-10.0, -20.0),
+        t(-20.0, -10.0),
+        torch.tensor([4, 5]),
+        beta=0.1,
+        nll_weight=1.0,
+        length_normalize=False,
+    )
     close(loss, [neg_log_sigmoid(1.0) + 10, neg_log_sigmoid(-1.0) + 20])
+
+
+@pytest.mark.parametrize("loss_fn", [ipo_loss, cpo_loss])
+def test_ipo_and_cpo_default_to_per_token_as_their_papers(loss_fn):
+    # IPO's authors and TRL average log-probs per token; so does CPO's NLL in TRL.
+    inputs = preference_inputs(t(-12.0, -3.0), t(-5.0, -30.0))
+    inputs["ref_chosen_logps"] = t(-10.0, -4.0)
+    unset = call_fn(loss_fn, inputs)
+    close(unset, call_fn(loss_fn, {**inputs, "length_normalize": True}))
+    assert not torch.allclose(
+        unset, call_fn(loss_fn, {**inputs, "length_normalize": False})
+    )
 
 
 def test_orpo_by_hand():
@@ -192,7 +240,11 @@ def preference_inputs(chosen: torch.Tensor, rejected: torch.Tensor) -> dict:
 
 def call(name: str, inputs: dict) -> torch.Tensor:
     """Dispatch by keyword, passing only the arguments the loss takes."""
-    loss_fn = PREFERENCE_LOSSES[name]
+    return call_fn(PREFERENCE_LOSSES[name], inputs)
+
+
+def call_fn(loss_fn: Callable[..., torch.Tensor], inputs: dict) -> torch.Tensor:
+    """Call `loss_fn` with only the keyword arguments it takes, as the trainer does."""
     wanted = inspect.signature(loss_fn).parameters
     return loss_fn(**{k: v for k, v in inputs.items() if k in wanted})
 
