@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +46,11 @@ class Batch:
         return self.input_ids.shape[0]
 
 
+def as_reply(prompt: Text, text: str) -> Text:
+    """The completion in the prompt's format: text, or one assistant message."""
+    return text if isinstance(prompt, str) else [{"role": "assistant", "content": text}]
+
+
 def encode_prompt(
     tokenizer: Any, prompt: Text, *, max_length: int | None = None
 ) -> list[int]:
@@ -76,16 +83,41 @@ def encode_completion(tokenizer: Any, prompt: Text, completion: Text) -> list[in
 
 
 def encode_prompt_completion(
-    tokenizer: Any, prompt: Text, completion: Text, *, max_length: int
+    tokenizer: Any,
+    prompt: Text,
+    completion: Text,
+    *,
+    max_length: int,
+    completion_ids: Sequence[int] | None = None,
 ) -> Encoding:
-    """(input_ids, completion_mask) for prompt + completion, truncated to max_length."""
+    """(input_ids, completion_mask) for prompt + completion, truncated to max_length.
+
+    `completion_ids`, when given, are the tokens the completion was sampled as: the
+    policy is trained on what it produced, not on a re-tokenisation of its text.
+    """
     prompt_ids = encode_prompt(tokenizer, prompt)
-    completion_ids = encode_completion(tokenizer, prompt, completion)
+    completion_ids = (
+        list(completion_ids)
+        if completion_ids is not None
+        else encode_completion(tokenizer, prompt, completion)
+    )
     prompt_ids, completion_ids = truncate_pair(
         prompt_ids, completion_ids, max_length, tokenizer.bos_token_id
     )
     mask = [0] * len(prompt_ids) + [1] * len(completion_ids)
     return prompt_ids + completion_ids, mask
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """A short hash of the vocabulary and merges: equal when token ids mean the same."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        # Padding and truncation settings change at run time; the model does not.
+        saved = json.loads(backend.to_str())
+        text = json.dumps([saved["model"], saved["added_tokens"]], sort_keys=True)
+    else:
+        text = json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def truncate_pair(

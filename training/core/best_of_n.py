@@ -19,6 +19,7 @@ import torch
 from training.core.batching import Text
 from training.core.best_of_n_config import BestOfNConfig, RAFTConfig
 from training.core.data import DemoExample
+from training.core.generation import Generation
 from training.core.loop import ProgressCallback
 from training.core.models import load_policy
 from training.core.recipe import METRICS_FILE, TrainResult, resolve_device, set_seed
@@ -38,6 +39,7 @@ class Selected:
     completion: str
     reward: float
     rewards: tuple[float, ...]  # all N, in sampling order
+    token_ids: tuple[int, ...] = ()  # the tokens the kept completion was sampled as
 
 
 def best_of_n(
@@ -50,10 +52,9 @@ def best_of_n(
     sampling: SamplingConfig,
 ) -> list[Selected]:
     """For each prompt, the highest-reward of n samples (the first among ties)."""
-    samples = sample(policy, tokenizer, prompts, sampling, n)
-    texts = [g.text for row in samples for g in row]
-    row_prompts = [p for p in prompts for _ in range(n)]
-    rewards = reward_fn(row_prompts, texts).float().view(len(prompts), n)  # (P, N)
+    samples, rewards = scored_samples(
+        policy, tokenizer, reward_fn, prompts, n=n, sampling=sampling
+    )
     best = rewards.argmax(dim=1).tolist()  # argmax returns the first maximum
     return [
         Selected(
@@ -61,9 +62,27 @@ def best_of_n(
             samples[i][best[i]].text,
             rewards[i, best[i]].item(),
             tuple(rewards[i].tolist()),
+            samples[i][best[i]].token_ids,
         )
         for i, prompt in enumerate(prompts)
     ]
+
+
+def scored_samples(
+    policy: Any,
+    tokenizer: Any,
+    reward_fn: RewardFn,
+    prompts: Sequence[Text],
+    *,
+    n: int,
+    sampling: SamplingConfig,
+) -> tuple[list[list[Generation]], torch.Tensor]:
+    """N samples per prompt and their rewards (P, N)."""
+    samples = sample(policy, tokenizer, prompts, sampling, n)
+    texts = [g.text for row in samples for g in row]
+    row_prompts = [p for p in prompts for _ in range(n)]
+    rewards = reward_fn(row_prompts, texts).float().view(len(prompts), n)  # (P, N)
+    return samples, rewards
 
 
 def select_all(

@@ -28,4 +28,3 @@ class RAFTConfig(BestOfNConfig):
     )
     # --- SFT on a few hundred self-generated replies: as SFT's own defaults
     epochs: int = field(default=2, metadata={"help": "SFT passes over kept samples"})
-    lr: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})

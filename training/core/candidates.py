@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from training.core.batching import Text
+from training.core.batching import Text, as_reply, tokenizer_fingerprint
 from training.core.data import load_examples
 from training.core.generate_config import GenerateConfig
 from training.core.generation import generate
@@ -23,7 +23,7 @@ PROMPTS_PER_CALL = 16  # prompts per generate() call: progress moves, batches fi
 def generate_candidates(
     config: GenerateConfig, *, progress_callback: ProgressCallback | None = None
 ) -> TrainResult:
-    """Write {prompt, completions, n_tokens, logprobs} per prompt to OUT."""
+    """Write {prompt, completions, token_ids, tokenizer, ...} per prompt to OUT."""
     prompts = unique_prompts(config.data)  # bad data fails before the model loads
     device = resolve_device(config.device)
     model, tokenizer = load_policy(config.model, device=device)
@@ -52,15 +52,11 @@ def unique_prompts(path: str | Path) -> list[Text]:
     return prompts
 
 
-def _as_reply(prompt: Text, text: str) -> Text:
-    """The completion in the prompt's format: text, or one assistant message."""
-    return text if isinstance(prompt, str) else [{"role": "assistant", "content": text}]
-
-
 def _sample(
     model: Any, tokenizer: Any, prompts: list[Text], config: GenerateConfig, seed: int
 ) -> list[dict[str, Any]]:
-    """One output record per prompt with its K samples."""
+    """One output record per prompt with its K samples and their sampled tokens."""
+    fingerprint = tokenizer_fingerprint(tokenizer)
     samples = generate(
         model,
         tokenizer,
@@ -76,7 +72,9 @@ def _sample(
     return [
         {
             "prompt": prompt,
-            "completions": [_as_reply(prompt, g.text) for g in gens],
+            "completions": [as_reply(prompt, g.text) for g in gens],
+            "token_ids": [list(g.token_ids) for g in gens],
+            "tokenizer": fingerprint,
             "n_tokens": [g.n_tokens for g in gens],
             "logprobs": [g.logprob for g in gens],
         }

@@ -46,6 +46,16 @@ class RankingExample:
     completions: list[Text]
     ranks: list[int]
     weight: float = 1.0
+    # The tokens each completion was sampled as (None: written by a person), and the
+    # fingerprint of the tokenizer they belong to (batching.tokenizer_fingerprint).
+    completion_token_ids: tuple[tuple[int, ...] | None, ...] | None = None
+    tokenizer: str | None = None
+
+    def sampled_ids(self, fingerprint: str) -> list[tuple[int, ...] | None]:
+        """Per completion its sampled ids when they are `fingerprint`'s, else None."""
+        if self.completion_token_ids is None or self.tokenizer != fingerprint:
+            return [None] * len(self.completions)
+        return list(self.completion_token_ids)
 
 
 @dataclass(frozen=True)
@@ -188,7 +198,8 @@ def _read_jsonl(path: Path) -> list[tuple[int, Any]]:
     """Records of a JSON-lines file; blank lines are skipped but still counted."""
     rows = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # JSON lines end at "\n" only; splitlines() would also cut at U+2028 etc.
+        lines = path.read_text(encoding="utf-8").split("\n")
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err.reason})") from err
     for row, line in enumerate(lines, start=1):
@@ -302,6 +313,8 @@ def _parse_ranking(record: dict[str, Any]) -> RankingExample:
         texts,
         [_rank(r, i) for i, r in enumerate(ranks)],
         weight=_weight(record),
+        completion_token_ids=_token_ids(record, len(texts)),
+        tokenizer=record.get("tokenizer"),
     )
 
 
@@ -426,6 +439,38 @@ def _number(record: dict[str, Any], field: str) -> float | None:
     if not math.isfinite(value):
         raise DataError(f"field '{field}' is {value!r}; expected a finite number")
     return float(value)
+
+
+def _token_ids(
+    record: dict[str, Any], k: int
+) -> tuple[tuple[int, ...] | None, ...] | None:
+    """The optional `completion_token_ids`: per completion a list of ids or null."""
+    value = record.get("completion_token_ids")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != k:
+        raise DataError(
+            f"field 'completion_token_ids' has {_count(value)}; expected {k} "
+            "(a list of token ids or null per completion)"
+        )
+    if not isinstance(record.get("tokenizer"), str):
+        raise DataError(
+            "field 'tokenizer' is missing; 'completion_token_ids' needs the "
+            "fingerprint of the tokenizer they belong to"
+        )
+    for i, ids in enumerate(value):
+        if ids is not None and not (
+            isinstance(ids, list)
+            and ids
+            and all(
+                isinstance(t, int) and not isinstance(t, bool) and t >= 0 for t in ids
+            )
+        ):
+            raise DataError(
+                f"field 'completion_token_ids[{i}]' is not a non-empty list of "
+                "token ids (integers >= 0) or null"
+            )
+    return tuple(None if ids is None else tuple(ids) for ids in value)
 
 
 def _weight(record: dict[str, Any]) -> float:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gc
 import inspect
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from training.core.batching import as_reply, tokenizer_fingerprint
+from training.core.best_of_n import scored_samples
 from training.core.data import (
     DataError,
     PairExample,
@@ -56,6 +59,8 @@ from training.core.recipe import (
     set_seed,
     write_results,
 )
+from training.core.rollout import load_reward_fn
+from training.core.rollout_config import SamplingConfig
 
 DEFAULT_BETA = 0.1  # KTO's and listwise DPO's beta when --beta is not given
 Objective = Callable[
@@ -74,6 +79,8 @@ def train_dpo(
         config.model, device=device, lora=config.lora_settings()
     )
     pad = tokenizer.pad_token_id
+    generated = online_rankings(model, tokenizer, rankings, config, device)
+    rankings = [*rankings, *generated]
     groups = encode_rankings(tokenizer, rankings, max_length=config.max_length)
     groups = attach_reference(groups, model, config, pad_token_id=pad)
     train, held_out = split_groups(groups, config.eval_fraction, config.seed)
@@ -90,7 +97,12 @@ def train_dpo(
     eval_batches = in_batches(held_out, EVAL_BATCH, pad_token_id=pad)
     metrics = evaluate_dpo(model, eval_batches, objective)
     save_model(model, tokenizer, Path(config.out), config=config)
-    return write_results(config, metrics | {"n_train": len(train)}, state)
+    mix = {
+        "n_train": len(train),
+        "n_human": len(rankings) - len(generated),
+        "n_online_pairs": len(generated),
+    }
+    return write_results(config, metrics | mix, state)
 
 
 def preference_rankings(examples: Sequence[Any], config: DPOConfig) -> list[Any]:
@@ -109,6 +121,58 @@ def preference_rankings(examples: Sequence[Any], config: DPOConfig) -> list[Any]
             f"--loss kto, not {config.loss}"
         )
     return as_rankings(examples) if PairExample in kinds else list(examples)
+
+
+def online_rankings(
+    policy: Any,
+    tokenizer: Any,
+    rankings: Sequence[RankingExample],
+    config: DPOConfig,
+    device: torch.device,
+) -> list[RankingExample]:
+    """Best vs worst of N policy samples per prompt, as the reward model ranks them.
+
+    Iterative ("online") DPO, Xiong et al. 2024 / RLHFlow: fresh on-policy pairs
+    beside the human ones. Each pair keeps the tokens it was sampled as.
+    """
+    if not config.online_samples:
+        return []
+    if config.online_samples < 2 or config.reward_model is None:
+        raise ValueError(
+            "online_samples: needs at least 2 samples per prompt and --reward-model"
+        )
+    prompts = list({json.dumps(r.prompt, sort_keys=True): r.prompt for r in rankings})
+    sampling = SamplingConfig(
+        data="",
+        reward_model=config.reward_model,
+        max_new_tokens=config.online_max_new_tokens,
+        max_length=config.max_length,
+    )
+    samples, rewards = scored_samples(
+        policy,
+        tokenizer,
+        load_reward_fn(sampling, device),
+        prompts,
+        n=config.online_samples,
+        sampling=sampling,
+    )  # rewards (P, N)
+    fingerprint = tokenizer_fingerprint(tokenizer)
+    pairs = []
+    for prompt, row, scores in zip(prompts, samples, rewards, strict=True):
+        best, worst = int(scores.argmax()), int(scores.argmin())
+        if scores[best] <= scores[worst]:
+            continue  # every sample scored the same: no preference to learn
+        pairs.append(
+            RankingExample(
+                prompt,
+                [as_reply(prompt, row[best].text), as_reply(prompt, row[worst].text)],
+                [1, 2],
+                weight=config.online_pair_weight,
+                completion_token_ids=(row[best].token_ids, row[worst].token_ids),
+                tokenizer=fingerprint,
+            )
+        )
+    return pairs
 
 
 def _labelled(example: Any) -> list[RankingExample]:

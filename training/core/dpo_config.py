@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from training.core.train_config import TrainConfig
 
@@ -16,6 +17,8 @@ LOSS_NAMES = (*PAIRWISE_LOSS_NAMES, "kto", "plackett_luce", "rrhf")
 class DPOConfig(TrainConfig):
     """Offline preference optimisation on pairs, rankings or unpaired labels."""
 
+    lr_family: ClassVar[str] = "dpo"
+
     loss: str = field(
         default="dpo",
         metadata={"help": "preference loss", "choices": LOSS_NAMES},
@@ -24,9 +27,8 @@ class DPOConfig(TrainConfig):
         default=None,
         metadata={"help": "reference policy; omitted: the starting policy itself"},
     )
-    # --- small data, short runs: DPO moves log-probs fast at this rate
+    # --- small data: the step floor (min_steps), not epochs, sets the length
     epochs: int = field(default=3, metadata={"help": "passes over the data"})
-    lr: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     # --- loss hyper-parameters; None keeps each loss's own paper default
     beta: float | None = field(
         default=None,
@@ -50,10 +52,41 @@ class DPOConfig(TrainConfig):
     rrhf_sft_weight: float | None = field(
         default=None, metadata={"help": "RRHF weight of the best's NLL (default 1)"}
     )
+    # A plain bool, not None for "the loss's default": an unticked box on the
+    # launch form reads False, so None could never be chosen there.
+    length_normalize: bool = field(
+        default=True,
+        metadata={
+            "help": "average log-probs per token in IPO's log-ratios and CPO's NLL "
+            "term, as the papers' authors and TRL do; off: summed over tokens "
+            "(SimPO, ORPO, RRHF are per token by definition)"
+        },
+    )
 
-    def loss_kwargs(self) -> dict[str, float]:
+    # --- iterative ("online") DPO: on-policy pairs judged by the round's reward model
+    online_samples: int = field(
+        default=0,
+        metadata={
+            "help": "N > 1: sample N replies per training prompt from the starting "
+            "policy and add the reward model's best vs worst as a pair (Xiong et "
+            "al. 2024); 0: human rankings only"
+        },
+    )
+    online_pair_weight: float = field(
+        default=1.0,
+        metadata={"help": "weight of each sampled pair; a human ranking weighs 1"},
+    )
+    online_max_new_tokens: int = field(
+        default=64, metadata={"help": "longest sampled reply, in tokens"}
+    )
+    reward_model: str | None = field(
+        default=None,
+        metadata={"help": "reward-model folder judging the online samples"},
+    )
+
+    def loss_kwargs(self) -> dict[str, float | bool]:
         """Hyper-parameters set on the command line, named as the losses name them."""
-        named = {
+        named: dict[str, float | bool | None] = {
             "beta": self.beta,
             "label_smoothing": self.label_smoothing,
             "alpha": self.rdpo_alpha,
@@ -61,5 +94,6 @@ class DPOConfig(TrainConfig):
             "nll_weight": self.cpo_nll_weight,
             "lam": self.orpo_lambda,
             "sft_weight": self.rrhf_sft_weight,
+            "length_normalize": self.length_normalize,
         }
         return {key: value for key, value in named.items() if value is not None}

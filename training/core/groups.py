@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from training.core.batching import Batch, Encoding, Text, collate
+from training.core.batching import Batch, Encoding, Text, collate, tokenizer_fingerprint
 from training.core.batching import encode_prompt_completion as encode_one
 from training.core.data import RankingExample
 
@@ -67,10 +67,16 @@ def encode_group(
     *,
     max_length: int,
     weight: float = 1.0,
+    sampled_ids: Sequence[Sequence[int] | None] | None = None,
 ) -> Group:
-    """Tokenise one prompt's completions (prompt tokens masked out of the loss)."""
+    """Tokenise one prompt's completions (prompt tokens masked out of the loss).
+
+    A completion with `sampled_ids` keeps the tokens it was sampled as.
+    """
+    ids = sampled_ids if sampled_ids is not None else [None] * len(completions)
     encodings = tuple(
-        encode_one(tokenizer, prompt, c, max_length=max_length) for c in completions
+        encode_one(tokenizer, prompt, c, max_length=max_length, completion_ids=i)
+        for c, i in zip(completions, ids, strict=True)
     )
     return Group(encodings, tuple(ranks), weight)
 
@@ -78,7 +84,8 @@ def encode_group(
 def encode_rankings(
     tokenizer: object, rankings: Sequence[RankingExample], *, max_length: int
 ) -> list[Group]:
-    """One group per ranking."""
+    """One group per ranking; sampled completions keep their sampled tokens."""
+    fingerprint = tokenizer_fingerprint(tokenizer)
     return [
         encode_group(
             tokenizer,
@@ -87,6 +94,7 @@ def encode_rankings(
             r.ranks,
             max_length=max_length,
             weight=r.weight,
+            sampled_ids=r.sampled_ids(fingerprint),
         )
         for r in rankings
     ]

@@ -18,7 +18,6 @@ class PPOConfig(RLConfig):
     num_mini_batches: int = field(
         default=1, metadata={"help": "gradient steps per pass over a rollout"}
     )
-    lr: float = field(default=1e-5, metadata={"help": "peak AdamW learning rate"})
     # --- the KL target keeps the policy near the reference (Ziegler et al. 2019)
     adaptive_kl: bool = field(
         default=True,

@@ -28,6 +28,7 @@ from training.core.loop import (
 )
 from training.core.models import RANKWISE_CONFIG_FILE, pick_device
 from training.core.plots import plot_loss_curve
+from training.core.schedule import epochs_for, resolve_lr
 from training.core.train_config import TrainConfig
 
 EVAL_BATCH = 16  # groups per no-grad batch when evaluating or scoring a data set
@@ -82,12 +83,15 @@ def run_training(
     batches = epoch_batches(
         groups, config.batch_size, pad_token_id=pad_token_id, seed=config.seed
     )
-    total = config.epochs * len(batches(0))
+    epochs = epochs_for(config.epochs, len(batches(0)), config.min_steps)
     optimizer, scheduler = make_optimizer(
-        model, lr=config.lr, total_steps=total, warmup_fraction=config.warmup_fraction
+        model,
+        lr=resolve_lr(config, model),
+        total_steps=epochs * len(batches(0)),
+        warmup_fraction=config.warmup_fraction,
     )
     settings = LoopSettings(
-        epochs=config.epochs,
+        epochs=epochs,
         max_grad_norm=config.max_grad_norm,
         checkpoint_dir=checkpoint_dir(config),
         checkpoint_every=config.checkpoint_every,

@@ -36,6 +36,7 @@ from training.core.recipe import (
 )
 from training.core.rollout import prompt_batches
 from training.core.rollout_config import RLConfig
+from training.core.schedule import epochs_for, resolve_lr
 
 UpdateFn = Callable[[list[Text]], dict[str, float]]  # needs reward, kl, loss, samples
 KLController = AdaptiveKLController | FixedKLController
@@ -69,7 +70,7 @@ def make_optimisation(
     """AdamW with warmup and decay over every gradient step of the run."""
     optimizer, scheduler = make_optimizer(
         model,
-        lr=config.lr,
+        lr=resolve_lr(config, model),
         total_steps=n_steps * updates_per_step,
         warmup_fraction=config.warmup_fraction,
     )
@@ -78,7 +79,13 @@ def make_optimisation(
 
 def n_rl_steps(n_prompts: int, config: RLConfig) -> int:
     """Rollouts in a run: epochs over the prompts, batch_size prompts each."""
-    return config.epochs * math.ceil(n_prompts / config.batch_size)
+    return rl_epochs(n_prompts, config) * math.ceil(n_prompts / config.batch_size)
+
+
+def rl_epochs(n_prompts: int, config: RLConfig) -> int:
+    """Passes over the prompts: config.epochs, raised to reach config.min_steps."""
+    per_epoch = math.ceil(n_prompts / config.batch_size)
+    return epochs_for(config.epochs, per_epoch, config.min_steps)
 
 
 def kl_controller(config: RLConfig) -> KLController:
@@ -98,7 +105,8 @@ def run_rl(
 ) -> LoopState:
     """Call `update` on each batch of prompts, adapting beta; resumable."""
     write_config(config)
-    batches = prompt_batches(prompts, config.batch_size, config.epochs, config.seed)
+    epochs = rl_epochs(len(prompts), config)
+    batches = prompt_batches(prompts, config.batch_size, epochs, config.seed)
     state = _resume(config, optimisation, controller)
     bar = tqdm(total=len(batches), initial=state.step, desc=_name(config))
     for batch in batches[state.step :]:

@@ -13,7 +13,6 @@ class RLOOConfig(RLConfig):
 
     # --- K = 4 is the paper's usual setting; each sample is the others' baseline
     k: int = field(default=4, metadata={"help": "samples per prompt (at least 2)"})
-    lr: float = field(default=1e-5, metadata={"help": "peak AdamW learning rate"})
     # --- one on-policy update per rollout, as REINFORCE assumes
     batch_size: int = field(
         default=4, metadata={"help": "prompts per rollout; K samples each"}

@@ -18,6 +18,7 @@ from torch import Tensor
 from training.core.batching import (
     Batch,
     Text,
+    as_reply,
     collate,
     encode_prompt,
     position_ids_from_mask,
@@ -74,17 +75,10 @@ def reward_model_fn(model: Any, tokenizer: Any, *, max_length: int) -> RewardFn:
     """A RewardFn reading a reward model's score at the last token of each reply."""
 
     def reward(prompts: Sequence[Text], completions: Sequence[str]) -> Tensor:
-        replies = [_as_reply(p, c) for p, c in zip(prompts, completions, strict=True)]
+        replies = [as_reply(p, c) for p, c in zip(prompts, completions, strict=True)]
         return score(model, tokenizer, prompts, replies, max_length=max_length)
 
     return reward
-
-
-def _as_reply(prompt: Text, completion: str) -> Text:
-    """The completion in the prompt's format: a string, or one assistant message."""
-    if isinstance(prompt, str):
-        return completion
-    return [{"role": "assistant", "content": completion}]
 
 
 def load_reward_fn(config: SamplingConfig, device: torch.device) -> RewardFn:

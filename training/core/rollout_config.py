@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from training.core.train_config import TrainConfig
 
@@ -40,6 +41,8 @@ class SamplingConfig(TrainConfig):
 @dataclass(frozen=True)
 class RLConfig(SamplingConfig):
     """Online RL against a reward with a KL penalty to a frozen reference policy."""
+
+    lr_family: ClassVar[str] = "rl"
 
     ref_model: str | None = field(
         default=None,

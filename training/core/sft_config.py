@@ -13,6 +13,5 @@ class SFTConfig(TrainConfig):
 
     # --- imitation of a few hundred demos: moderate rate, a few epochs
     epochs: int = field(default=3, metadata={"help": "passes over the demos"})
-    lr: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate"})
     # Data sources that are not demos give their best completions: a pair's chosen,
     # a ranking's rank-1 completions, an unpaired record labelled true.

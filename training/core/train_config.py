@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class LoraSettings:
 @dataclass(frozen=True)
 class TrainConfig:
     """Data, model, output, optimisation and checkpointing settings of any trainer."""
+
+    lr_family: ClassVar[str] = "sft"  # which anchor of schedule.LR_ANCHORS applies
 
     # --- what to learn from and where to write it
     data: str = field(
@@ -35,12 +38,22 @@ class TrainConfig:
         default="runs/latest",
         metadata={"help": "output folder: model, metrics.json, loss_curve.png"},
     )
-    # --- optimisation: a few epochs, because preference sets are small
+    # --- optimisation: a few epochs, but never so few steps that nothing moves
     epochs: int = field(default=3, metadata={"help": "passes over the training data"})
+    min_steps: int = field(
+        default=60,
+        metadata={"help": "optimiser steps at least: epochs rise until data gives it"},
+    )
     batch_size: int = field(
         default=8, metadata={"help": "prompts (rankings, pairs or demos) per step"}
     )
-    lr: float = field(default=1e-5, metadata={"help": "peak AdamW learning rate"})
+    lr: float | None = field(
+        default=None,
+        metadata={
+            "help": "peak AdamW learning rate; omitted: the model-size rule "
+            "(training/core/schedule.py)"
+        },
+    )
     warmup_fraction: float = field(
         default=0.1,
         metadata={"help": "share of steps spent warming the learning rate up"},

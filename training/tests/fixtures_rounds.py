@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -17,9 +18,9 @@ from annotate.services import (
     prompt_create,
 )
 
-QUICK = {
-    "reward_settings": {"epochs": 1, "batch_size": 4},
-    "policy_settings": {"epochs": 1, "batch_size": 4},
+QUICK: dict[str, Any] = {
+    "reward_settings": {"epochs": 1, "min_steps": 0, "batch_size": 4},
+    "policy_settings": {"epochs": 1, "min_steps": 0, "batch_size": 4},
     "generation_settings": {"k": 3, "max_new_tokens": 6},
 }
 WORDS = ["kind", "clear", "short", "helpful", "polite", "vague", "rude", "wrong"]
@@ -67,13 +68,13 @@ def ranked_project(db, lead, annotator, settings, tmp_path) -> Callable[..., Pro
 
 
 @pytest.fixture
-def queued(monkeypatch) -> list[int]:
+def queued() -> Iterator[list[int]]:
     """Job ids put on the queue, kept here instead of being sent to a broker."""
     from training import services
 
     ids: list[int] = []
-    monkeypatch.setattr(services, "dispatch_job", ids.append)
-    return ids
+    with services.jobs_kept_in(ids.append):
+        yield ids
 
 
 def drain(queued: list[int]) -> list[str]:

@@ -79,6 +79,7 @@ def test_raft_fits_the_kept_samples(tiny_model_dir: Path, tmp_path: Path) -> Non
         batch_size=4,
         max_new_tokens=MAX_NEW_TOKENS,
         epochs=3,
+        min_steps=0,
         lr=1e-2,  # the tiny random model must move in a handful of steps
         warmup_fraction=0.0,
         eval_fraction=0.0,

@@ -32,6 +32,8 @@ def _reward_args(data: Path, model: Path, out: Path, *extra: str) -> list[str]:
         str(out),
         "--epochs",
         "1",
+        "--min-steps",
+        "0",
         "--eval-fraction",
         "0.25",
         *extra,
@@ -149,7 +151,8 @@ def test_ppo_from_the_command_line_scores_with_a_reward_model_folder(
     )
     ppo_args = ["ppo", "--data", str(prompts), "--model", str(tiny_model_dir)]
     ppo_args += ["--reward-model", str(tmp_path / "rm"), "--out", str(tmp_path / "ppo")]
-    ppo_args += ["--epochs", "1", "--batch-size", "2", "--max-new-tokens", "4"]
+    ppo_args += ["--epochs", "1", "--min-steps", "0", "--batch-size", "2"]
+    ppo_args += ["--max-new-tokens", "4"]
     assert cli.main(ppo_args) == 0
     metrics = json.loads((tmp_path / "ppo" / "metrics.json").read_text())
     assert metrics["steps"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,22 @@ def test_ranks_count_mismatch_names_file_row_field(write_jsonl: Writer) -> None:
             "missing field 'ranks' (a rankings record needs prompt, completions, "
             "ranks)",
         ),
+        (
+            {**RANKING, "completion_token_ids": [[1], None], "tokenizer": "t"},
+            "field 'completion_token_ids' has 2 values; expected 3",
+        ),
+        (
+            {**RANKING, "completion_token_ids": [[1], None, [2]]},
+            "field 'tokenizer' is missing",
+        ),
+        (
+            {**RANKING, "completion_token_ids": [[1], [], None], "tokenizer": "t"},
+            "field 'completion_token_ids[1]' is not a non-empty list of token ids",
+        ),
+        (
+            {**RANKING, "completion_token_ids": [[1], ["x"], None], "tokenizer": "t"},
+            "field 'completion_token_ids[1]' is not a non-empty list of token ids",
+        ),
     ],
 )
 def test_bad_ranking_rows(write_jsonl: Writer, bad: dict, expected: str) -> None:
@@ -281,3 +298,11 @@ def test_file_level_errors(tmp_path: Path, write_jsonl: Writer) -> None:
         load_examples(write_jsonl([[1, 2]], "list.jsonl"))
     with pytest.raises(DataError, match="row 1: cannot tell the record kind"):
         load_examples(write_jsonl([{"text": "hi"}], "text.jsonl"))
+
+
+def test_jsonl_lines_end_at_newline_only(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    record = {**RANKING, "completions": ["a\u2028b", "c\x85d", "e\u2029f"]}
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\r\n", encoding="utf-8")
+    (ranking,) = load_examples(path)
+    assert ranking.completions == ["a\u2028b", "c\x85d", "e\u2029f"]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
-from training.core.batching import Text, collate, encode_prompt_completion
+from training.core.batching import (
+    Text,
+    collate,
+    encode_prompt_completion,
+    tokenizer_fingerprint,
+)
 from training.core.data import (
     DataError,
     PairExample,
@@ -113,6 +119,7 @@ def test_dpo_widens_the_held_out_margin(
         model=str(tiny_model_dir),
         out=str(tmp_path / "out"),
         epochs=2,
+        min_steps=0,
         lr=5e-4,
         eval_fraction=0.2,
     )
@@ -168,3 +175,69 @@ def test_unpaired_records_need_kto() -> None:
 def test_the_config_names_exactly_the_pairwise_losses_the_trainer_has():
     # The config spells the names out so that reading it never imports torch.
     assert tuple(PREFERENCE_LOSSES) == PAIRWISE_LOSS_NAMES
+
+
+@pytest.mark.parametrize("loss", ["ipo", "cpo"])
+def test_length_normalize_reaches_ipo_and_cpo_per_token_by_default(
+    loss: str, policy: Any, tmp_path: Path
+) -> None:
+    # One pair of unequal lengths: the trainer's loss in each form, worked by hand.
+    model, tokenizer = policy
+    pad = tokenizer.pad_token_id
+    ranking = [RankingExample("Say hi.", ["hello there, my good friend", "no"], [1, 2])]
+    groups = encode_rankings(tokenizer, ranking, max_length=64)
+    plain = DPOConfig(out=str(tmp_path), loss=loss, beta=0.5)  # the defaults
+    summed = DPOConfig(out=str(tmp_path), loss=loss, beta=0.5, length_normalize=False)
+    groups = attach_reference(groups, model, plain, pad_token_id=pad)
+    _perturb(model)
+    batch = collate_groups(groups, pad_token_id=pad)
+    steps = {
+        c.length_normalize: dpo_step(model, make_objective(c), CPU)
+        for c in (plain, summed)
+    }
+    with torch.no_grad():
+        logps, counts = sequence_logprobs(model, batch.tokens)  # (2,): yw then yl
+        got = {per_token: step(batch)[0] for per_token, step in steps.items()}
+    assert plain.length_normalize and counts[0] > counts[1]
+    ratio = logps - torch.tensor(groups[0].ref_logps)  # log π/π_ref of yw, yl
+    if loss == "ipo":  # (h - 1/(2β))², 1/(2β) = 1
+        per_token = (ratio[0] / counts[0] - ratio[1] / counts[1] - 1) ** 2
+        total = (ratio[0] - ratio[1] - 1) ** 2
+    else:  # -log σ(β (log π(yw) - log π(yl))) + NLL of yw, λ = 1
+        preference = -torch.nn.functional.logsigmoid(0.5 * (logps[0] - logps[1]))
+        per_token = preference - logps[0] / counts[0]
+        total = preference - logps[0]
+    assert torch.allclose(got[True], per_token, atol=1e-5)
+    assert torch.allclose(got[False], total, atol=1e-5)
+
+
+def test_online_dpo_adds_best_vs_worst_pairs_with_their_sampled_tokens(
+    tiny_model_dir: Path, tmp_path: Path, tokenizer: Any
+) -> None:
+    from training.core.dpo import online_rankings
+    from training.core.models import load_policy, load_reward_model, save_model
+
+    reward, reward_tokenizer = load_reward_model(tiny_model_dir, device=CPU)
+    save_model(reward, reward_tokenizer, tmp_path / "rm")
+    policy, _ = load_policy(tiny_model_dir, device=CPU, dtype=torch.float32)
+    config = DPOConfig(
+        data="unused",
+        online_samples=4,
+        online_pair_weight=0.5,
+        online_max_new_tokens=8,
+        reward_model=str(tmp_path / "rm"),
+        device="cpu",
+    )
+    pairs = online_rankings(policy, tokenizer, RANKINGS * 2, config, CPU)
+    assert len(pairs) == len({json.dumps(r.prompt) for r in RANKINGS})
+    fingerprint = tokenizer_fingerprint(tokenizer)
+    for pair in pairs:
+        assert pair.ranks == [1, 2] and pair.weight == 0.5
+        assert pair.tokenizer == fingerprint
+        assert pair.completion_token_ids is not None
+        for text, ids in zip(pair.completions, pair.completion_token_ids, strict=True):
+            assert ids and tokenizer.decode(ids, skip_special_tokens=True) == text
+    with pytest.raises(ValueError, match="online_samples"):
+        online_rankings(
+            policy, tokenizer, RANKINGS, DPOConfig(data="x", online_samples=4), CPU
+        )

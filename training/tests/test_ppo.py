@@ -47,7 +47,9 @@ def trained(
 ) -> tuple[PPOConfig, Any]:
     """One 40-step PPO run on the space reward, shared by the tests below."""
     folder = tmp_path_factory.mktemp("ppo")
-    config = _config(write_prompts(folder), tiny_model_dir, folder / "out", epochs=40)
+    config = _config(
+        write_prompts(folder), tiny_model_dir, folder / "out", epochs=40, min_steps=0
+    )
     return config, train_ppo(config, reward_fn=space_reward)
 
 
@@ -117,6 +119,7 @@ def test_ppo_ptx_adds_pretraining_nll(tiny_model_dir: Path, tmp_path: Path) -> N
         tmp_path / "out",
         batch_size=2,
         epochs=1,
+        min_steps=0,
         ptx_coef=1.0,
         ptx_data=str(demos),
     )
@@ -136,6 +139,7 @@ def test_ppo_scores_with_a_reward_model_folder(
         reward_model=str(tiny_model_dir),
         batch_size=2,
         epochs=1,
+        min_steps=0,
     )
     history = train_ppo(config).metrics["history"]
     assert len(history) == 1 and history[0]["reward"] != 0.0

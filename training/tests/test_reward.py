@@ -83,6 +83,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> A
         model=str(tiny_model_dir),
         out=str(folder / "out"),
         epochs=2,
+        min_steps=0,
         lr=1e-3,
         eval_fraction=0.2,
     )

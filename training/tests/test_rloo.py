@@ -40,6 +40,7 @@ def test_rloo_raises_reward(tiny_model_dir: Path, tmp_path: Path) -> None:
         batch_size=4,
         k=4,
         epochs=30,
+        min_steps=0,
         max_new_tokens=MAX_NEW_TOKENS,
         lr=1e-2,  # seeds 0-3 gain 0.17-0.31 reward in 30 steps at this rate
         warmup_fraction=0.0,

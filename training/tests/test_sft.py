@@ -51,6 +51,7 @@ def test_sft_lowers_the_held_out_nll(
         model=str(tiny_model_dir),
         out=str(tmp_path / "out"),
         epochs=6,
+        min_steps=0,
         lr=2e-3,
         eval_fraction=0.25,
     )
@@ -63,7 +64,11 @@ def test_train_sft_takes_examples_in_memory(
     tiny_model_dir: Path, tmp_path: Path
 ) -> None:
     config = SFTConfig(
-        model=str(tiny_model_dir), out=str(tmp_path / "out"), epochs=1, eval_fraction=0
+        model=str(tiny_model_dir),
+        out=str(tmp_path / "out"),
+        epochs=1,
+        min_steps=0,
+        eval_fraction=0,
     )
     result = train_sft(config, examples=DEMOS)
     assert result.metrics["steps"] == 1
