@@ -11,6 +11,9 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Word lists: the default model's test counts the dictionary words it writes.
+[ -f /usr/share/dict/american-english ] || need+=(wamerican)
+[ -f /usr/share/dict/british-english ] || need+=(wbritish)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${need[*]}"
   apt-get update -qq
