@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -28,11 +30,12 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from annotate.models import Project
+from annotate.models import Project, Prompt
 from training import selectors
 from training.models import (
     CandidateOrigin,
     DataSnapshot,
+    EvaluationSet,
     ModelVersion,
     Promotion,
     Round,
@@ -45,12 +48,16 @@ if TYPE_CHECKING:
 
 STATUS_POLL_MILLISECONDS = 2000
 PLOT_DESCRIPTIONS = {
-    "loss": "Training loss per step of each job",
+    "judge_score": "Judge score of each policy of the lineage, by round",
+    "win_rate": "Win rate of each policy against the base and its parent, by round",
+    "kl": "KL of each policy to the base and to its parent, by round",
+    "reward_kl": "Judge score vs KL to the base, and this round's RL steps",
+    "reward_length": "Judge score vs output length of the new policy's samples",
+    "distinct": "Output diversity (distinct-1, distinct-2) of each policy",
     "reward_accuracy": "Reward-model held-out accuracy per round",
-    "reward_kl": "Policy reward vs KL to the reference",
-    "reward_length": "Reward vs output length of the evaluation samples",
-    "distinct": "Output diversity (distinct-1, distinct-2) per round",
+    "loss": "Training loss per step of each job",
 }
+COMPARE_PLOTS = ("judge_score", "win_rate", "kl")  # curves over the lineage
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -171,6 +178,8 @@ class RoundAdmin(ReadOnlyAdmin):
                 if chosen
                 else "You lead no project."
             )
+        # Held out before the form lists the prompts left for generation.
+        services.evaluation_set_for(project=project)
         data = request.POST if request.method == "POST" else None
         form = RoundLaunchForm(data, projects=projects, project=project)
         if form.is_valid():
@@ -193,12 +202,14 @@ class RoundAdmin(ReadOnlyAdmin):
     def _launch_page(
         self, request: HttpRequest, form: RoundLaunchForm, blockers: dict[str, str]
     ) -> TemplateResponse:
+        held_out = EvaluationSet.objects.filter(project=form.launch_project).first()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Launch a round of {form.launch_project}",
             "form": form,
             "blockers": blockers.values(),
+            "evaluation_set": held_out,
         }
         return TemplateResponse(request, "admin/training/round/launch.html", context)
 
@@ -304,6 +315,107 @@ class DataSnapshotAdmin(ReadOnlyAdmin):
         return led_queryset(request, super().get_queryset(request))
 
 
+class EvaluationSetForm(forms.ModelForm):
+    """A lead's choice of held-out prompts (only prompts without outputs qualify)."""
+
+    prompts = forms.ModelMultipleChoiceField(
+        queryset=Prompt.objects.none(),
+        widget=FilteredSelectMultiple("prompts", is_stacked=False),
+        help_text=(
+            "Prompts without outputs. They are never generated for, so never "
+            "annotated nor trained on; every round's judge scores each policy on them."
+        ),
+    )
+    projects: QuerySet[Project] = Project.objects.none()  # set per request
+
+    class Meta:
+        model = EvaluationSet
+        fields = ["project"]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        current = self.instance.prompt_ids if self.instance.pk else []
+        self.fields["project"].queryset = self.projects  # type: ignore[attr-defined]
+        prompts = self.fields["prompts"]
+        prompts.queryset = (  # type: ignore[attr-defined]
+            Prompt.objects.filter(
+                Q(project__in=self.projects, candidates__isnull=True)
+                | Q(id__in=current)
+            )
+            .distinct()
+            .order_by("project", "id")
+        )
+        prompts.label_from_instance = lambda p: f"#{p.pk}: {p}"  # type: ignore[attr-defined]
+        prompts.initial = current
+
+    def clean(self) -> dict[str, Any]:
+        from training import services
+
+        cleaned = super().clean() or {}
+        project, chosen = cleaned.get("project"), cleaned.get("prompts")
+        if project is not None and chosen is not None:
+            problem = services.evaluation_prompts_problem(
+                project=project, prompt_ids=[p.pk for p in chosen]
+            )
+            if problem:
+                self.add_error("prompts", problem)
+        return cleaned
+
+
+@admin.register(EvaluationSet)
+class EvaluationSetAdmin(admin.ModelAdmin):
+    """Leads see the held-out prompts of their projects and may choose others."""
+
+    form = EvaluationSetForm
+    list_display = ["project", "prompt_count", "chosen", "frozen_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationSet]:
+        queryset = super().get_queryset(request).select_related("project", "chosen_by")
+        return led_queryset(request, queryset)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        projects = selectors.projects_led_by(user=request.user)
+        return type(form.__name__, (form,), {"projects": projects})
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return selectors.projects_led_by(user=request.user).exists()
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return selectors.user_leads(user=request.user, project=obj.project)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # rounds keep being compared on a set; replace it instead
+
+    def save_model(
+        self, request: HttpRequest, obj: EvaluationSet, form: Any, change: bool
+    ) -> None:
+        from training import services
+
+        chosen = services.evaluation_set_choose(
+            project=form.cleaned_data["project"],
+            prompt_ids=[p.pk for p in form.cleaned_data["prompts"]],
+            chosen_by=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk, obj.prompt_ids = chosen.pk, chosen.prompt_ids
+
+    @admin.display(description="Prompts")
+    def prompt_count(self, held_out: EvaluationSet) -> int:
+        return len(held_out.prompt_ids)
+
+    @admin.display(description="Chosen by")
+    def chosen(self, held_out: EvaluationSet) -> str:
+        chooser = held_out.chosen_by
+        return chooser.username if chooser else "frozen automatically"
+
+
 @admin.register(Promotion)
 class PromotionAdmin(ReadOnlyAdmin):
     list_display = ["model_version", "project", "promoted_by", "reason", "created_at"]
@@ -392,6 +504,11 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 name="training_modelversion_compare",
             ),
             path(
+                "compare/plots/<str:name>.png",
+                view(self.compare_plot_view),
+                name="training_modelversion_compare_plot",
+            ),
+            path(
                 "<int:version_id>/promote/",
                 view(require_POST(self.promote_view)),
                 name="training_modelversion_promote",
@@ -423,6 +540,8 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             for side in ("left", "right")
         ]
         current = {services.current_policy(v.project) for v in versions}
+        judged_in = selectors.evaluation_comparing(left=versions[0], right=versions[1])
+        query = request.GET.urlencode()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -432,10 +551,37 @@ class ModelVersionAdmin(ReadOnlyAdmin):
             "rows": selectors.model_versions_compare(
                 left=versions[0], right=versions[1]
             ),
+            "judged_in": judged_in,
+            "plots": [
+                {
+                    "url": reverse("admin:training_modelversion_compare_plot", args=[n])
+                    + f"?{query}",
+                    "alt": PLOT_DESCRIPTIONS[n],
+                }
+                for n in COMPARE_PLOTS
+            ]
+            if judged_in
+            else [],
         }
         return TemplateResponse(
             request, "admin/training/modelversion/compare.html", context
         )
+
+    def compare_plot_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """A lineage curve of the evaluation that judged both versions, them ringed."""
+        from training.round_plots import compare_plot_png
+
+        if name not in COMPARE_PLOTS:
+            raise Http404(f"No plot {name!r}; plots are {', '.join(COMPARE_PLOTS)}.")
+        versions = [
+            self._led_version(request, request.GET.get(side, ""))
+            for side in ("left", "right")
+        ]
+        judged_in = selectors.evaluation_comparing(left=versions[0], right=versions[1])
+        png = compare_plot_png(judged_in, name, versions)
+        response = HttpResponse(png, content_type="image/png")
+        add_never_cache_headers(response)
+        return response
 
     def promote_view(self, request: HttpRequest, version_id: int) -> HttpResponse:
         version = self._led_version(request, str(version_id))

@@ -3,7 +3,8 @@
 Lineage is kept as foreign keys: a round freezes a DataSnapshot, its reward-model job
 produces a reward ModelVersion, its policy job a policy ModelVersion (parent: the
 policy it started from), and its generation job the Candidates (CandidateOrigin) that
-go back to the annotators.
+go back to the annotators. Every round's evaluation scores the whole lineage on the
+project's EvaluationSet.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from annotate.models import Candidate, Project
 
@@ -29,6 +31,11 @@ class DataSnapshot(models.Model):
     path = models.CharField(
         max_length=500, help_text="The rankings file (JSONL) written from them."
     )
+    details = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the round used the snapshot: mixes, weights.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +46,33 @@ class DataSnapshot(models.Model):
             f"snapshot {self.pk}: {self.ranking_count} rankings, "
             f"{self.comparison_count} comparisons"
         )
+
+
+class EvaluationSet(models.Model):
+    """The project's held-out prompts every policy of its lineage is evaluated on.
+
+    Frozen when first needed (or chosen by a lead); its prompts never get generated
+    outputs, so they are never annotated nor trained on.
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, related_name="evaluation_set"
+    )
+    prompt_ids = models.JSONField(help_text="Ids of the held-out prompts, ascending.")
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="The lead who chose them; empty when frozen automatically.",
+    )
+    frozen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["project"]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}: {len(self.prompt_ids)} evaluation prompts"
 
 
 class Round(models.Model):
@@ -107,7 +141,11 @@ class Round(models.Model):
     prompt_ids = models.JSONField(
         default=list, blank=True, help_text="Prompts the new policy generates for."
     )
-    evaluation = models.JSONField(default=dict, blank=True)
+    evaluation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Every policy of the lineage scored by this round's reward model.",
+    )
     launched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )

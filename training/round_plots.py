@@ -1,5 +1,8 @@
 """PNG plots of a round for the admin's live page, drawn with matplotlib's Agg.
 
+The curves over rounds come from one evaluation: the round's judge scoring every
+policy of its lineage on the project's evaluation set, so points are comparable; the
+model-version compare page draws the same curves from the latest such evaluation.
 Each figure is a `matplotlib.figure.Figure` of its own (never pyplot's global state),
 so concurrent requests in one web process cannot draw into each other's axes. A plot
 with nothing to draw yet says so in the image instead of failing.
@@ -7,16 +10,16 @@ with nothing to draw yet says so in the image instead of failing.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from training import selectors
-from training.models import Round
+from training.models import ModelVersion, Round
 from training.selectors import Series
 
 SIZE = (5.6, 3.4)  # inches; two plots side by side fit the admin's content width
@@ -26,7 +29,15 @@ NO_DATA = "no data yet"
 
 def loss_curves_png(series: list[Series]) -> bytes:
     """Training loss per step, one line per training run."""
-    return _lines_png(series, title="Training loss", xlabel="step", ylabel="loss")
+    if not series:
+        return _empty_png("Training loss")
+    figure, axes = _figure("Training loss")
+    for line in series:
+        axes.plot(line.x, line.y, label=line.label)
+    axes.set(xlabel="step", ylabel="loss")
+    _integer_x(axes, [x for line in series for x in line.x])
+    axes.legend(fontsize="small")
+    return _png(figure)
 
 
 def reward_accuracy_png(series: list[Series], *, current: int) -> bytes:
@@ -36,62 +47,163 @@ def reward_accuracy_png(series: list[Series], *, current: int) -> bytes:
     figure, axes = _figure("Reward model: held-out accuracy")
     line = series[0]
     axes.plot(line.x, line.y, marker="o", label=line.label)
-    _ring(axes, line, current)
+    _ring(axes, line, {f"R{current}"})
     axes.set(xlabel="round", ylabel="accuracy", ylim=(-0.05, 1.05))
     _integer_x(axes, line.x)
     return _png(figure)
 
 
-def reward_vs_kl_png(
-    rounds: Series | None, steps: list[Series], *, current: int
+def lineage_png(
+    series: list[Series],
+    *,
+    title: str,
+    ylabel: str,
+    ringed: set[str],
+    ylim: tuple[float, float] | None = None,
+    even: float | None = None,
 ) -> bytes:
-    """Evaluation reward vs KL to the reference per round, and RL steps of this one."""
-    title = "Policy reward vs KL to the reference"
-    if rounds is None and not steps:
+    """A metric of each policy of the lineage over rounds (x: the round that made it).
+
+    `ringed` names the points the page is about; `even` draws the no-change level.
+    """
+    if not series:
+        return _empty_png(title)
+    figure, axes = _figure(title)
+    if even is not None:
+        axes.axhline(even, color="grey", linestyle=":", linewidth=1)
+    for line in series:
+        axes.plot(line.x, line.y, marker="o", label=SERIES_LABELS[line.label])
+        _ring(axes, line, ringed)
+        for x, y, label in zip(line.x, line.y, line.labels, strict=True):
+            if " " in label:  # best-of-N sampling, not a policy's weights
+                axes.annotate(
+                    label.split(" ", 1)[1],
+                    (x, y),
+                    textcoords="offset points",
+                    xytext=(4, 4),
+                    fontsize="small",
+                )
+    axes.set(xlabel="round that produced the policy (0: base)", ylabel=ylabel)
+    if ylim is not None:
+        axes.set_ylim(*ylim)
+    _integer_x(axes, [x for line in series for x in line.x])
+    axes.legend(fontsize="small")
+    return _png(figure)
+
+
+def reward_vs_kl_png(
+    lineage: Series | None, steps: list[Series], *, ringed: set[str]
+) -> bytes:
+    """Judge score vs KL to the base per policy, and the RL steps of this round."""
+    title = "Judge score vs KL to the base"
+    if lineage is None and not steps:
         return _empty_png(title)
     figure, axes = _figure(title)
     for line in steps:
         axes.plot(line.x, line.y, marker=".", alpha=0.6, label=line.label)
-    if rounds is not None:
-        axes.scatter(rounds.x, rounds.y, s=40, zorder=3, label="evaluation per round")
-        for kl, reward, number in zip(rounds.x, rounds.y, rounds.labels, strict=True):
-            axes.annotate(
-                number, (kl, reward), textcoords="offset points", xytext=(4, 4)
-            )
-        _ring(axes, rounds, current)
-    axes.set(xlabel="KL to reference", ylabel="mean reward")
+    if lineage is not None:
+        axes.scatter(lineage.x, lineage.y, s=40, zorder=3, label="policies")
+        for kl, score, label in zip(lineage.x, lineage.y, lineage.labels, strict=True):
+            axes.annotate(label, (kl, score), textcoords="offset points", xytext=(4, 4))
+        _ring(axes, lineage, ringed)
+    axes.set(xlabel="KL (nats per sample)", ylabel="judge score / training reward")
     axes.legend(fontsize="small")
     return _png(figure)
 
 
 def reward_vs_length_png(points: Series | None, *, correlation: float | None) -> bytes:
-    """Reward vs output length of this round's evaluation samples (length hacking)."""
-    title = "Reward vs output length"
+    """Judge score vs output length of the new policy's samples (length hacking)."""
+    title = "Judge score vs output length"
     if correlation is not None:
         title += f" (Pearson r = {correlation:.2f})"
     if points is None:
         return _empty_png(title)
     figure, axes = _figure(title)
     axes.scatter(points.x, points.y, s=16, alpha=0.7)
-    axes.set(xlabel="output length (tokens)", ylabel="reward")
+    axes.set(xlabel="output length (tokens)", ylabel="judge score")
     return _png(figure)
-
-
-def distinct_n_png(series: list[Series]) -> bytes:
-    """distinct-1 and distinct-2 of each round's samples (mode collapse)."""
-    return _lines_png(
-        series,
-        title="Output diversity per round",
-        xlabel="round",
-        ylabel="distinct n-grams / all n-grams",
-        marker="o",
-        ylim=(-0.05, 1.05),
-    )
 
 
 def round_plot_png(round_: Round, name: str) -> bytes:
     """The named plot of a round (a name of PLOTS)."""
     return PLOTS[name](round_)
+
+
+def compare_plot_png(
+    round_: Round | None, name: str, versions: list[ModelVersion]
+) -> bytes:
+    """A LINEAGE_PLOTS plot of the round that judged both versions, them ringed."""
+    evaluation = round_.evaluation if round_ is not None else {}
+    ringed = selectors.version_point_labels(evaluation=evaluation, versions=versions)
+    return LINEAGE_PLOTS[name](evaluation, ringed)
+
+
+def _judge_score(evaluation: dict[str, Any], ringed: set[str]) -> bytes:
+    return lineage_png(
+        selectors.lineage_series(evaluation=evaluation, keys=("judge_score",)),
+        title=f"Judge score{_by_judge(evaluation)}",
+        ylabel="mean judge score",
+        ringed=ringed,
+    )
+
+
+def _win_rate(evaluation: dict[str, Any], ringed: set[str]) -> bytes:
+    keys = ("win_rate_vs_base", "win_rate_vs_parent")
+    return lineage_png(
+        selectors.lineage_series(evaluation=evaluation, keys=keys),
+        title=f"Win rate{_by_judge(evaluation)}",
+        ylabel="share of samples judged better",
+        ringed=ringed,
+        ylim=(-0.05, 1.05),
+        even=0.5,
+    )
+
+
+def _kl(evaluation: dict[str, Any], ringed: set[str]) -> bytes:
+    keys = ("kl_to_base", "kl_to_parent")
+    return lineage_png(
+        selectors.lineage_series(evaluation=evaluation, keys=keys),
+        title="KL divergence of each policy",
+        ylabel="KL (nats per sample)",
+        ringed=ringed,
+        even=0.0,
+    )
+
+
+def _distinct(evaluation: dict[str, Any], ringed: set[str]) -> bytes:
+    keys = ("distinct_1", "distinct_2")
+    return lineage_png(
+        selectors.lineage_series(evaluation=evaluation, keys=keys),
+        title="Output diversity of each policy",
+        ylabel="distinct n-grams / all n-grams",
+        ringed=ringed,
+        ylim=(-0.05, 1.05),
+    )
+
+
+def _by_judge(evaluation: dict[str, Any]) -> str:
+    judge = (evaluation.get("judge") or {}).get("name")
+    return f" (judge: {judge})" if judge else ""
+
+
+LINEAGE_PLOTS: dict[str, Callable[[dict[str, Any], set[str]], bytes]] = {
+    "judge_score": _judge_score,
+    "win_rate": _win_rate,
+    "kl": _kl,
+}
+
+
+def _of_new_policy(
+    plot: Callable[[dict[str, Any], set[str]], bytes],
+) -> Callable[[Round], bytes]:
+    """A lineage plot of a round's evaluation with its new policy ringed."""
+
+    def draw(round_: Round) -> bytes:
+        row = selectors.new_policy_row(round_=round_)
+        ringed = {selectors.point_label(row)} if row else set()
+        return plot(round_.evaluation, ringed)
+
+    return draw
 
 
 def _loss(round_: Round) -> bytes:
@@ -104,38 +216,44 @@ def _reward_accuracy(round_: Round) -> bytes:
 
 
 def _reward_kl(round_: Round) -> bytes:
-    evaluations = selectors.evaluation_series(
-        project=round_.project, keys=("kl", "mean_reward")
-    )
-    rounds = None
-    if len(evaluations) == 2 and evaluations[0].x == evaluations[1].x:
-        kl, reward = evaluations
-        rounds = Series("rounds", kl.y, reward.y, [f"R{n:g}" for n in kl.x])
+    keys = ("kl_to_base", "judge_score")
+    evaluation = selectors.lineage_series(evaluation=round_.evaluation, keys=keys)
+    lineage = None
+    if len(evaluation) == 2 and evaluation[0].labels == evaluation[1].labels:
+        kl, score = evaluation
+        lineage = Series("policies", kl.y, score.y, kl.labels)
+    row = selectors.new_policy_row(round_=round_)
+    ringed = {selectors.point_label(row)} if row else set()
     steps = selectors.rl_reward_kl_series(round_=round_)
-    return reward_vs_kl_png(rounds, steps, current=round_.number)
+    return reward_vs_kl_png(lineage, steps, ringed=ringed)
 
 
 def _reward_length(round_: Round) -> bytes:
-    correlation = round_.evaluation.get("reward_length_correlation")
+    correlation = selectors.new_policy_row(round_=round_).get(
+        "reward_length_correlation"
+    )
     return reward_vs_length_png(
         selectors.reward_length_points(round_=round_),
         correlation=correlation if isinstance(correlation, float) else None,
     )
 
 
-def _distinct(round_: Round) -> bytes:
-    keys = ("distinct_1", "distinct_2")
-    series = selectors.evaluation_series(project=round_.project, keys=keys)
-    named = [dataclasses.replace(s, label=s.label.replace("_", "-")) for s in series]
-    return distinct_n_png(named)
-
-
 PLOTS: dict[str, Callable[[Round], bytes]] = {
-    "loss": _loss,
-    "reward_accuracy": _reward_accuracy,
+    **{name: _of_new_policy(plot) for name, plot in LINEAGE_PLOTS.items()},
     "reward_kl": _reward_kl,
     "reward_length": _reward_length,
-    "distinct": _distinct,
+    "distinct": _of_new_policy(_distinct),
+    "reward_accuracy": _reward_accuracy,
+    "loss": _loss,
+}
+SERIES_LABELS = {
+    "judge_score": "judge score",
+    "win_rate_vs_base": "vs the base",
+    "win_rate_vs_parent": "vs its parent",
+    "kl_to_base": "to the base",
+    "kl_to_parent": "to its parent",
+    "distinct_1": "distinct-1",
+    "distinct_2": "distinct-2",
 }
 
 
@@ -150,28 +268,6 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     return figure, axes
 
 
-def _lines_png(
-    series: list[Series],
-    *,
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    marker: str = "",
-    ylim: tuple[float, float] | None = None,
-) -> bytes:
-    if not series:
-        return _empty_png(title)
-    figure, axes = _figure(title)
-    for line in series:
-        axes.plot(line.x, line.y, marker=marker or None, label=line.label)
-    axes.set(xlabel=xlabel, ylabel=ylabel)
-    if ylim is not None:
-        axes.set_ylim(*ylim)
-    _integer_x(axes, [x for line in series for x in line.x])
-    axes.legend(fontsize="small")
-    return _png(figure)
-
-
 def _empty_png(title: str) -> bytes:
     figure, axes = _figure(title)
     axes.set_axis_off()
@@ -179,11 +275,11 @@ def _empty_png(title: str) -> bytes:
     return _png(figure)
 
 
-def _ring(axes: Axes, series: Series, current: int) -> None:
-    """Circle the point of the round the page is about."""
-    numbers = series.labels or [f"R{x:g}" for x in series.x]
-    for x, y, label in zip(series.x, series.y, numbers, strict=True):
-        if label == f"R{current}":
+def _ring(axes: Axes, series: Series, ringed: set[str]) -> None:
+    """Circle the points the page is about (by label, R<round> by default)."""
+    labels = series.labels or [f"R{x:g}" for x in series.x]
+    for x, y, label in zip(series.x, series.y, labels, strict=True):
+        if label in ringed:
             axes.scatter([x], [y], s=160, facecolors="none", edgecolors="crimson")
 
 

@@ -51,16 +51,17 @@ def round_status(*, round_: Round) -> dict[str, Any]:
         "runs": [_run_summary(run) for run in runs],
         "log": _log_of(runs),
         "lineage": _lineage(round_),
-        "evaluation": {
-            key: value for key, value in round_.evaluation.items() if key != "points"
-        },
+        "evaluation": evaluation_summary(round_=round_),
         # A plot's image is fetched again only when what it draws has changed.
         "plot_versions": {
-            "loss": f"{history_points}",
+            "judge_score": round_.state,
+            "win_rate": round_.state,
+            "kl": round_.state,
             "reward_kl": f"{round_.state}-{history_points}",
-            "reward_accuracy": round_.state,
             "reward_length": round_.state,
             "distinct": round_.state,
+            "reward_accuracy": round_.state,
+            "loss": f"{history_points}",
         },
     }
 
@@ -216,29 +217,6 @@ def rl_reward_kl_series(*, round_: Round) -> list[Series]:
     return series
 
 
-def evaluations_by_round(*, project: Project) -> list[tuple[int, dict[str, Any]]]:
-    """(round number, evaluation) of each evaluated round of the project, in order."""
-    rounds = Round.objects.filter(project=project).exclude(evaluation={})
-    return [
-        (number, evaluation)
-        for number, evaluation in rounds.order_by("number").values_list(
-            "number", "evaluation"
-        )
-    ]
-
-
-def evaluation_series(*, project: Project, keys: tuple[str, ...]) -> list[Series]:
-    """One series per metric key over the project's rounds (x: round number)."""
-    evaluations = evaluations_by_round(project=project)
-    series = []
-    for key in keys:
-        points = [(n, _number(e.get(key))) for n, e in evaluations]
-        kept = [(float(n), value) for n, value in points if value is not None]
-        if kept:
-            series.append(Series(key, [n for n, _ in kept], [v for _, v in kept]))
-    return series
-
-
 def reward_accuracy_series(*, project: Project) -> list[Series]:
     """Held-out accuracy of each round's reward model (x: round number)."""
     versions = ModelVersion.objects.filter(
@@ -255,7 +233,7 @@ def reward_accuracy_series(*, project: Project) -> list[Series]:
 
 
 def reward_length_points(*, round_: Round) -> Series | None:
-    """(length, reward) of each evaluation sample of the round."""
+    """(length, judge score) of each evaluation sample of the round's new policy."""
     points = round_.evaluation.get("points") or []
     kept = [
         p
@@ -266,6 +244,132 @@ def reward_length_points(*, round_: Round) -> Series | None:
         return None
     lengths = [float(p["length"]) for p in kept]
     return Series("samples", lengths, [float(p["reward"]) for p in kept])
+
+
+# --- evaluation of the lineage ------------------------------------------------------
+
+# (key in an evaluation row, column label, number format) of the live page's table.
+EVALUATION_COLUMNS = (
+    ("judge_score", "judge score", "{:+.3f}"),
+    ("win_rate_vs_base", "win rate vs base", "{:.0%}"),
+    ("win_rate_vs_parent", "win rate vs parent", "{:.0%}"),
+    ("kl_to_base", "KL to base", "{:.3f}"),
+    ("kl_to_parent", "KL to parent", "{:.3f}"),
+    ("mean_length", "mean length", "{:.1f}"),
+    ("distinct_1", "distinct-1", "{:.2f}"),
+    ("distinct_2", "distinct-2", "{:.2f}"),
+)
+HEADLINE_METRICS = ("judge_score", "win_rate_vs_base", "kl_to_base")
+
+
+def policy_lineage(*, version: ModelVersion) -> list[ModelVersion]:
+    """`version` and the policies it was trained from, the root (base) first."""
+    chain = [version]
+    while chain[-1].parent_id is not None:
+        parent_id = chain[-1].parent_id
+        if any(v.pk == parent_id for v in chain):
+            raise ValueError(f"Model version {parent_id} is its own ancestor.")
+        chain.append(ModelVersion.objects.select_related("round").get(pk=parent_id))
+    return chain[::-1]
+
+
+def evaluation_rows(evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per policy an evaluation scored (lineage root first, new one last)."""
+    rows = evaluation.get("policies")
+    return [row for row in rows if isinstance(row, dict)] if rows else []
+
+
+def evaluation_summary(*, round_: Round) -> dict[str, Any]:
+    """The round's evaluation as the live page's table: one row per policy."""
+    evaluation = round_.evaluation
+    judge = evaluation.get("judge") or {}
+    return {
+        "note": evaluation.get("skipped", ""),
+        "judge": judge.get("name", ""),
+        "prompts": len(evaluation.get("prompt_ids") or []),
+        "columns": [label for _, label, _ in EVALUATION_COLUMNS],
+        "rows": [
+            {
+                "round": f"R{row['round']}",
+                "name": row["name"],
+                "roles": ", ".join(row["roles"]),
+                "values": _row_values(row),
+            }
+            for row in evaluation_rows(evaluation)
+        ],
+    }
+
+
+def _row_values(row: dict[str, Any]) -> list[str]:
+    return [_formatted(row.get(key), form) for key, _, form in EVALUATION_COLUMNS]
+
+
+def lineage_series(
+    *, evaluation: dict[str, Any], keys: tuple[str, ...]
+) -> list[Series]:
+    """One series per metric over the scored policies (x: the round that made one)."""
+    rows = sorted(evaluation_rows(evaluation), key=lambda row: row["round"])
+    series = []
+    for key in keys:
+        kept = [row for row in rows if _number(row.get(key)) is not None]
+        if kept:
+            series.append(
+                Series(
+                    key,
+                    [float(row["round"]) for row in kept],
+                    [float(row[key]) for row in kept],
+                    [point_label(row) for row in kept],
+                )
+            )
+    return series
+
+
+def new_policy_row(*, round_: Round) -> dict[str, Any]:
+    """The evaluation row of the round's new policy (empty before evaluation)."""
+    rows = [r for r in evaluation_rows(round_.evaluation) if "new" in r["roles"]]
+    return rows[-1] if rows else {}
+
+
+def evaluation_comparing(*, left: ModelVersion, right: ModelVersion) -> Round | None:
+    """The latest round whose judge scored both versions (else either of them)."""
+    wanted = {left.pk, right.pk}
+    fallback = None
+    rounds = Round.objects.filter(project=left.project_id).exclude(evaluation={})
+    for round_ in rounds.order_by("-number"):
+        scored = {
+            row["version"]
+            for row in evaluation_rows(round_.evaluation)
+            if row["sampling"] == "plain"
+        }
+        if wanted <= scored:
+            return round_
+        if fallback is None and wanted & scored:
+            fallback = round_
+    return fallback
+
+
+def version_point_labels(
+    *, evaluation: dict[str, Any], versions: list[ModelVersion]
+) -> set[str]:
+    """The plot labels of these versions' plain-sampling points."""
+    wanted = {version.pk for version in versions}
+    return {
+        point_label(row)
+        for row in evaluation_rows(evaluation)
+        if row["version"] in wanted and row["sampling"] == "plain"
+    }
+
+
+def point_label(row: dict[str, Any]) -> str:
+    """A point's label on the plots: R<round>, plus how it sampled if not plainly."""
+    if row["sampling"] == "plain":
+        return f"R{row['round']}"
+    return f"R{row['round']} {row['sampling']}"
+
+
+def _formatted(value: object, form: str) -> str:
+    number = _number(value)
+    return "—" if number is None else form.format(number)
 
 
 # --- model versions -----------------------------------------------------------------
@@ -287,16 +391,40 @@ class ComparisonRow:
 def model_versions_compare(
     *, left: ModelVersion, right: ModelVersion
 ) -> list[ComparisonRow]:
-    """Identity, lineage and every metric of two versions, row by row."""
+    """Identity, lineage, one judge's scores and every other metric, row by row."""
     facts = [_version_facts(left), _version_facts(right)]
-    metrics = [_flat_metrics(left.metrics), _flat_metrics(right.metrics)]
+    # Each version's own-round evaluation had its own judge: the shared one replaces it.
+    metrics = [
+        _flat_metrics({k: v for k, v in version.metrics.items() if k != "evaluation"})
+        for version in (left, right)
+    ]
     rows = [
         ComparisonRow(label, facts[0][label], facts[1][label]) for label in facts[0]
     ]
+    rows += _judged_rows(left, right)
     for key in sorted(set(metrics[0]) | set(metrics[1])):
         rows.append(
             ComparisonRow(key, metrics[0].get(key, "—"), metrics[1].get(key, "—"))
         )
+    return rows
+
+
+def _judged_rows(left: ModelVersion, right: ModelVersion) -> list[ComparisonRow]:
+    """Both versions' evaluation rows under the latest judge that scored them."""
+    round_ = evaluation_comparing(left=left, right=right)
+    if round_ is None:
+        return []
+    by_version = {
+        row["version"]: row
+        for row in evaluation_rows(round_.evaluation)
+        if row["sampling"] == "plain"
+    }
+    sides = [by_version.get(left.pk, {}), by_version.get(right.pk, {})]
+    judge = (round_.evaluation.get("judge") or {}).get("name", "")
+    rows = [ComparisonRow("evaluated by", judge, judge)]
+    for key, label, form in EVALUATION_COLUMNS:
+        left_value, right_value = (_formatted(side.get(key), form) for side in sides)
+        rows.append(ComparisonRow(label, left_value, right_value))
     return rows
 
 
@@ -337,12 +465,8 @@ def key_metrics(version: ModelVersion) -> str:
         return "" if accuracy is None else f"held-out accuracy {accuracy:.1%}"
     evaluation = metrics.get("evaluation") or {}
     parts = []
-    for key, label in (
-        ("mean_reward", "reward"),
-        ("kl", "KL"),
-        ("win_rate_vs_reference", "win rate"),
-    ):
+    for key, label, form in EVALUATION_COLUMNS:
         value = _number(evaluation.get(key))
-        if value is not None:
-            parts.append(f"{label} {value:.3g}")
+        if key in HEADLINE_METRICS and value is not None:
+            parts.append(f"{label} {form.format(value)}")
     return ", ".join(parts)

@@ -78,17 +78,25 @@
   }
 
   function updateEvaluation(evaluation) {
-    const body = document.querySelector("#evaluation tbody");
-    const keys = Object.keys(evaluation);
-    if (!keys.length) return;
-    body.replaceChildren.apply(body, keys.map(function (key) {
+    const about = document.getElementById("evaluation-about");
+    if (evaluation.note) setText(about, evaluation.note);
+    else if (evaluation.judge) {
+      setText(about, "Every policy of the lineage on " + evaluation.prompts +
+        " held-out prompt" + (evaluation.prompts === 1 ? "" : "s") +
+        ", scored by one judge: " + evaluation.judge + ".");
+    }
+    const table = document.getElementById("evaluation");
+    table.hidden = !evaluation.rows.length;
+    if (!evaluation.rows.length) return;
+    const body = table.querySelector("tbody");
+    body.replaceChildren.apply(body, evaluation.rows.map(function (policy) {
       const row = document.createElement("tr");
-      const name = document.createElement("th");
-      const value = document.createElement("td");
-      name.textContent = key;
-      const number = evaluation[key];
-      value.textContent = typeof number === "number" ? number.toFixed(4) : String(number);
-      row.append(name, value);
+      [policy.round, policy.name, policy.roles].concat(policy.values).forEach(function (value, index) {
+        const cell = document.createElement("td");
+        if (index > 2) cell.className = "number";
+        cell.textContent = value;
+        row.append(cell);
+      });
       return row;
     }));
   }

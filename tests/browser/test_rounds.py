@@ -14,6 +14,7 @@ from django.db.backends.signals import connection_created
 from playwright.sync_api import expect
 
 from training import services
+from training.core.dpo_config import DPOConfig
 from training.jobs import run_execute
 from training.models import Round, TrainingRun
 from training.steps import STEPS
@@ -117,7 +118,9 @@ def test_a_lead_launches_a_dpo_round_sees_it_done_and_rolls_back(
     page.get_by_label("DPO family (offline, on the rankings)").check()
     expect(page.locator('fieldset[data-algorithm="dpo"]')).to_be_visible()
     expect(page.locator('fieldset[data-algorithm="ppo"]')).to_be_hidden()
-    expect(page.locator("#id_dpo__lr")).to_have_value("5e-05")
+    # The rate is left to the model-size rule; the step floor shows its default.
+    expect(page.locator("#id_dpo__lr")).to_have_value("")
+    expect(page.locator("#id_dpo__min_steps")).to_have_value(str(DPOConfig().min_steps))
 
     quick = {
         "reward": QUICK["reward_settings"],

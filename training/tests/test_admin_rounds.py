@@ -10,9 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotate.models import Prompt
-from training import services
+from training import selectors, services
 from training.admin import PLOT_DESCRIPTIONS
-from training.models import DataSnapshot, ModelVersion, Round, TrainingRun
+from training.models import (
+    DataSnapshot,
+    EvaluationSet,
+    ModelVersion,
+    Round,
+    TrainingRun,
+)
 from training.tests.fixtures_rounds import QUICK, drain
 
 LAUNCH = reverse("admin:training_round_launch")
@@ -46,10 +52,8 @@ def form_data(response: Any, **changes: Any) -> dict[str, Any]:
 
 
 QUICK_FIELDS = {
-    "reward__epochs": QUICK["reward_settings"]["epochs"],
-    "reward__batch_size": QUICK["reward_settings"]["batch_size"],
-    "dpo__epochs": QUICK["policy_settings"]["epochs"],
-    "dpo__batch_size": QUICK["policy_settings"]["batch_size"],
+    **{f"reward__{k}": v for k, v in QUICK["reward_settings"].items()},
+    **{f"dpo__{k}": v for k, v in QUICK["policy_settings"].items()},
     "generation__k": QUICK["generation_settings"]["k"],
     "generation__max_new_tokens": QUICK["generation_settings"]["max_new_tokens"],
 }
@@ -60,16 +64,21 @@ def test_launch_form_shows_the_trainers_defaults_and_help(ranked_project, lead_c
     response = lead_client.get(LAUNCH)
     assert response.status_code == 200
     form = response.context["form"]
-    assert form["dpo__lr"].value() == 5e-05
+    assert form["dpo__lr"].value() is None  # the trainer picks it by rule
     assert form["dpo__loss"].value() == "dpo"
     assert form["ppo__kl_coef"].value() == 0.05
     assert form["reward__epochs"].value() == 6
     assert form["generation__k"].value() == services.default_k(project)
-    assert "(default: 5e-05)" in form.fields["dpo__lr"].help_text
+    assert "(default: 0.05)" in form.fields["ppo__kl_coef"].help_text
+    assert "(empty: the trainer's choice)" in form.fields["dpo__lr"].help_text
     assert "this project takes 2 to 4" in form.fields["generation__k"].help_text
     fresh = list(services.fresh_prompts(project).values_list("pk", flat=True))
     assert form["prompts"].value() == fresh
+    held_out = EvaluationSet.objects.get(project=project)  # frozen by this page
+    assert len(held_out.prompt_ids) == 1 and not set(held_out.prompt_ids) & set(fresh)
     html = response.content.decode()
+    (held_out_id,) = held_out.prompt_ids
+    assert f"never generated for, never trained on): #{held_out_id}." in html
     # Only the chosen algorithm's settings are visible.
     assert 'data-algorithm="dpo">' in html
     assert 'data-algorithm="ppo" hidden>' in html
@@ -99,8 +108,8 @@ def test_launch_sends_only_changed_settings_and_opens_the_live_page(
     ranked_project, lead_client, queued, admin_lead
 ):
     project = ranked_project()
-    fresh = list(services.fresh_prompts(project).values_list("pk", flat=True))
     page = lead_client.get(LAUNCH)
+    fresh = list(services.fresh_prompts(project).values_list("pk", flat=True))
     data = form_data(page, new_prompts="Write a haiku\n\n", **QUICK_FIELDS)
     response = lead_client.post(LAUNCH, data)
     round_ = Round.objects.get()
@@ -236,7 +245,8 @@ def test_compare_promote_and_roll_back(policies, lead_client):
     rows = {row.label: (row.left, row.right) for row in page.context["rows"]}
     assert rows["name"] == (base.name, trained.name)
     assert rows["parent"] == ("—", str(base))
-    assert rows["evaluation.kl"] == ("—", "0.25")
+    # A version's own-round evaluation had its own judge; shared-judge rows replace it.
+    assert "evaluation.kl" not in rows and "judge score" not in rows
     assert rows["steps"] == ("—", "12")
 
     record = reverse("admin:training_modelversion_change", args=[trained.pk])
@@ -253,6 +263,133 @@ def test_compare_promote_and_roll_back(policies, lead_client):
     assert services.current_policy(base.project) == base
     refused = lead_client.post(rollback, follow=True)
     assert "has no earlier policy to roll back to" in refused.content.decode()
+
+
+def _row(version, number, roles, score, win, kl) -> dict[str, Any]:
+    """An evaluation row as the evaluate step writes it."""
+    return {
+        "version": version.pk,
+        "name": version.name,
+        "round": number,
+        "roles": roles,
+        "sampling": "plain",
+        "judge_score": score,
+        "win_rate_vs_base": win,
+        "win_rate_vs_parent": None if number == 0 else win,
+        "kl_to_base": kl,
+        "kl_to_parent": None if number == 0 else kl,
+        "mean_length": 10.0,
+        "distinct_1": 0.5,
+        "distinct_2": 0.75,
+    }
+
+
+@pytest.fixture
+def evaluated_round(policies) -> Round:
+    """Round 1 done: its judge scored the base and the trained policy."""
+    base, trained = policies
+    judge = ModelVersion.objects.create(
+        project=base.project, kind="reward", name="round 1 reward model", path="/rm"
+    )
+    round_ = Round.objects.create(
+        project=base.project,
+        number=1,
+        algorithm="dpo",
+        state=Round.State.DONE,
+        base_policy=base,
+        policy=trained,
+        reward_model=judge,
+        evaluation={
+            "judge": {"id": judge.pk, "name": judge.name},
+            "prompt_ids": [1, 2],
+            "policies": [
+                _row(base, 0, ["base", "parent"], -0.2, 0.5, 0.0),
+                _row(trained, 1, ["new"], 0.3, 0.75, 1.25),
+            ],
+            "points": [{"reward": 0.3, "length": 10.0, "kl": 1.25}],
+        },
+    )
+    ModelVersion.objects.filter(pk=trained.pk).update(round=round_)
+    return round_
+
+
+def test_compare_shows_both_versions_under_one_judge_with_curves(
+    evaluated_round, policies, lead_client
+):
+    base, trained = policies
+    compare = reverse("admin:training_modelversion_compare")
+    page = lead_client.get(f"{compare}?left={base.pk}&right={trained.pk}")
+    rows = {row.label: (row.left, row.right) for row in page.context["rows"]}
+    assert rows["evaluated by"] == ("round 1 reward model",) * 2
+    assert rows["judge score"] == ("-0.200", "+0.300")
+    assert rows["win rate vs base"] == ("50%", "75%")
+    assert rows["KL to base"] == ("0.000", "1.250")
+    assert rows["KL to parent"] == ("—", "1.250")
+    assert "round 1 reward model (round 1)" in page.content.decode()
+    plots = page.context["plots"]
+    assert [plot["url"].split("?")[0].rsplit("/", 1)[1] for plot in plots] == [
+        "judge_score.png",
+        "win_rate.png",
+        "kl.png",
+    ]
+    for plot in plots:
+        response = lead_client.get(plot["url"])
+        assert response["Content-Type"] == "image/png"
+        assert response.content.startswith(PNG_MAGIC)
+    unknown = reverse("admin:training_modelversion_compare_plot", args=["loss"])
+    assert (
+        lead_client.get(f"{unknown}?left={base.pk}&right={trained.pk}").status_code
+        == 404
+    )
+
+
+def test_the_live_page_tabulates_the_lineage_and_plots_it(evaluated_round, lead_client):
+    live = lead_client.get(
+        reverse("admin:training_round_live", args=[evaluated_round.pk])
+    )
+    html = live.content.decode()
+    assert "scored by one judge: round 1 reward model" in html
+    assert "<td>R1</td><td>hand-trained policy</td><td>new</td>" in html
+    status_url = reverse("admin:training_round_status", args=[evaluated_round.pk])
+    evaluation = lead_client.get(status_url).json()["evaluation"]
+    assert evaluation["columns"][:3] == [
+        "judge score",
+        "win rate vs base",
+        "win rate vs parent",
+    ]
+    assert [row["values"][:2] for row in evaluation["rows"]] == [
+        ["-0.200", "50%"],
+        ["+0.300", "75%"],
+    ]
+    assert evaluation["rows"][0]["roles"] == "base, parent"
+    (trained,) = ModelVersion.objects.filter(round=evaluated_round)
+    trained.metrics = {"evaluation": evaluated_round.evaluation["policies"][1]}
+    assert selectors.key_metrics(trained) == (
+        "judge score +0.300, win rate vs base 75%, KL to base 1.250"
+    )
+
+
+def test_a_lead_chooses_the_evaluation_prompts_in_the_admin(
+    ranked_project, lead_client, admin_lead
+):
+    project = ranked_project(n_fresh=3)
+    lead_client.get(LAUNCH)  # the launch page froze one
+    held_out = EvaluationSet.objects.get(project=project)
+    change = reverse("admin:training_evaluationset_change", args=[held_out.pk])
+    page = lead_client.get(change)
+    assert page.status_code == 200
+    choices = page.context["adminform"].form.fields["prompts"].queryset
+    fresh = sorted(choices.values_list("pk", flat=True))
+    assert len(fresh) == 3  # only prompts without outputs can be held out
+    response = lead_client.post(change, {"project": project.pk, "prompts": fresh[:2]})
+    assert response.status_code == 302
+    held_out.refresh_from_db()
+    assert (held_out.prompt_ids, held_out.chosen_by) == (fresh[:2], admin_lead)
+    assert list(services.fresh_prompts(project).values_list("pk", flat=True)) == [
+        fresh[2]
+    ]
+    changelist = lead_client.get(reverse("admin:training_evaluationset_changelist"))
+    assert "lena_lead" in changelist.content.decode()
 
 
 def test_the_compare_action_needs_exactly_two_versions(policies, lead_client):

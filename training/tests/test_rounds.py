@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from annotate.models import Candidate, Prompt
+from annotate.services import candidate_create, prompt_create
 from training import services
 from training.jobs import run_execute
 from training.models import (
     CandidateOrigin,
     DataSnapshot,
+    EvaluationSet,
     ModelVersion,
     Round,
     TrainingRun,
 )
 from training.rounds import IllegalTransition, allowed_next, check_transition
-from training.steps import STEPS
+from training.steps import NO_EVALUATION_SET, STEPS
 from training.tests.fixtures_rounds import QUICK, drain
 
 S = Round.State
@@ -93,7 +96,7 @@ def test_launch_names_each_bad_setting_and_prompt(ranked_project, queued, lead):
     with pytest.raises(services.LaunchRefused) as refused:
         services.round_launch(project=project, request=request, launched_by=lead)
     reasons = refused.value.reasons
-    assert reasons["policy_settings.lr"] == "'fast' is not a float"
+    assert reasons["policy_settings.lr"] == "'fast' is not a float (or empty)"
     assert "unknown setting" in reasons["policy_settings.no_such_knob"]
     assert "outside this project's range 2–4" in reasons["generation_settings.k"]
     assert "[999999]" in reasons["prompts"]
@@ -288,8 +291,142 @@ def test_every_algorithm_runs_a_round_to_done(ranked_project, queued, algorithm)
     assert drain(queued) == ["succeeded"] * 4, round_.runs.values_list("error")
     round_.refresh_from_db()
     assert round_.state == S.DONE
-    assert CandidateOrigin.objects.filter(round=round_).count() == 6
+    # Two fresh prompts: one held out for evaluation, K=3 outputs for the other.
+    assert CandidateOrigin.objects.filter(round=round_).count() == 3
+    base_row, new_row = round_.evaluation["policies"]
+    assert base_row["version"] == round_.base_policy_id
     if algorithm == "bon":
         assert round_.policy == round_.base_policy
+        # Judged as what it is: best-of-2 sampling of the base vs plain sampling.
+        assert (new_row["sampling"], new_row["round"]) == ("best-of-2", 1)
+        assert new_row["kl_to_parent"] == pytest.approx(math.log(2) - 1 / 2)
     else:
         assert round_.policy.parent == round_.base_policy
+        assert (new_row["version"], new_row["sampling"]) == (round_.policy_id, "plain")
+
+
+# --- the evaluation set and the lineage's evaluation --------------------------------
+
+
+def _fresh_ids(project) -> list[int]:
+    prompts = Prompt.objects.filter(project=project, candidates__isnull=True)
+    return list(prompts.order_by("id").values_list("id", flat=True))
+
+
+def test_the_first_launch_holds_out_every_second_fresh_prompt(
+    ranked_project, queued, lead
+):
+    project = ranked_project(n_fresh=5)
+    fresh = _fresh_ids(project)
+    round_ = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK), launched_by=lead
+    )
+    held_out = EvaluationSet.objects.get(project=project)
+    assert held_out.prompt_ids == [fresh[1], fresh[3]]
+    assert held_out.chosen_by is None
+    assert round_.prompt_ids == [fresh[0], fresh[2], fresh[4]]
+    assert set(services.fresh_prompts(project).values_list("id", flat=True)) == set(
+        round_.prompt_ids
+    )
+    # Frozen: prompts added later go to annotators, not to the evaluation set.
+    prompt_create(project=project, text="A later prompt")
+    assert services.evaluation_set_for(project=project) == held_out
+    services.round_cancel(round_=round_)
+    request = services.LaunchRequest(prompt_ids=[fresh[0], fresh[1]], **QUICK)
+    with pytest.raises(services.LaunchRefused) as refused:
+        services.round_launch(project=project, request=request, launched_by=lead)
+    assert refused.value.reasons == {
+        "prompts": f"Prompts [{fresh[1]}] are held out for evaluation; they never "
+        "get outputs to annotate."
+    }
+
+
+def test_prompts_a_launch_names_are_not_held_out(ranked_project, queued):
+    project = ranked_project(n_fresh=3)
+    fresh = _fresh_ids(project)
+    request = services.LaunchRequest(prompt_ids=fresh[:2], **QUICK)
+    round_ = services.round_launch(project=project, request=request)
+    assert round_.prompt_ids == fresh[:2]
+    assert not EvaluationSet.objects.exists()  # one prompt left: nothing to spare
+    # Without held-out prompts the round's evaluation says so instead of guessing.
+    round_.policy = round_.base_policy
+    round_.save()
+    run = TrainingRun.objects.create(round=round_, kind="evaluate")
+    assert STEPS["evaluate"](run, _Silent()) == {"skipped": NO_EVALUATION_SET}
+    round_.refresh_from_db()
+    assert round_.evaluation == {"skipped": NO_EVALUATION_SET}
+
+
+def test_a_lead_chooses_prompts_without_outputs_and_launches_check_them(
+    ranked_project, queued, lead
+):
+    project = ranked_project(n_fresh=3)
+    fresh = _fresh_ids(project)
+    ranked = Prompt.objects.filter(project=project, candidates__isnull=False).first()
+    with pytest.raises(services.EvaluationSetRefused, match="have outputs"):
+        services.evaluation_set_choose(
+            project=project, prompt_ids=[fresh[0], ranked.pk], chosen_by=lead
+        )
+    with pytest.raises(services.EvaluationSetRefused, match="Choose 1 to 64"):
+        services.evaluation_set_choose(project=project, prompt_ids=[])
+    chosen = services.evaluation_set_choose(
+        project=project, prompt_ids=[fresh[2], fresh[0]], chosen_by=lead
+    )
+    assert (chosen.prompt_ids, chosen.chosen_by) == ([fresh[0], fresh[2]], lead)
+    assert list(services.fresh_prompts(project).values_list("id", flat=True)) == [
+        fresh[1]
+    ]
+    assert "evaluation_set" not in services.launch_blockers(project)
+    # Outputs imported for a held-out prompt would be ranked and trained on.
+    candidate_create(prompt=Prompt.objects.get(pk=fresh[0]), text="x", source="x")
+    assert "have outputs" in services.launch_blockers(project)["evaluation_set"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_rounds_score_their_whole_lineage_with_one_judge_each(
+    ranked_project, queued
+):
+    project = ranked_project(n_fresh=4)
+    first = services.round_launch(
+        project=project, request=services.LaunchRequest(**QUICK)
+    )
+    assert drain(queued) == ["succeeded"] * 4
+    request = services.LaunchRequest(new_prompts=["A second-round prompt"], **QUICK)
+    second = services.round_launch(project=project, request=request)
+    assert drain(queued) == ["succeeded"] * 4
+    first.refresh_from_db()
+    second.refresh_from_db()
+    base = first.base_policy
+    assert second.base_policy == first.policy
+    held_out = EvaluationSet.objects.get(project=project).prompt_ids
+    assert not Candidate.objects.filter(prompt_id__in=held_out).exists()
+    lineages = {
+        first: [base, first.policy],
+        second: [base, first.policy, second.policy],
+    }
+    for round_, lineage in lineages.items():
+        evaluation = round_.evaluation
+        assert evaluation["judge"] == {
+            "id": round_.reward_model_id,
+            "name": round_.reward_model.name,
+        }
+        assert evaluation["prompt_ids"] == held_out
+        rows = evaluation["policies"]
+        assert [row["version"] for row in rows] == [v.pk for v in lineage]
+        assert [row["round"] for row in rows] == list(range(len(lineage)))
+        assert (rows[0]["win_rate_vs_base"], rows[0]["kl_to_base"]) == (0.5, 0.0)
+        assert rows[-1]["roles"] == ["new"]
+        assert rows[-1]["kl_to_parent"] is not None
+    assert first.evaluation["policies"][0]["roles"] == ["base", "parent"]
+    assert [row["roles"] for row in second.evaluation["policies"]] == [
+        ["base"],
+        ["parent"],
+        ["new"],
+    ]
+    # Round 2 re-scored round 1's policy from its cached samples: same KL, new judge.
+    then, now = first.evaluation["policies"][1], second.evaluation["policies"][1]
+    assert now["kl_to_base"] == pytest.approx(then["kl_to_base"])
+    cache = services.project_folder(project) / "evaluation"
+    for version in (base, first.policy):
+        assert len(list((cache / str(version.pk)).glob("samples-*.jsonl"))) == 1
+    assert second.policy.metrics["evaluation"]["judge"] == second.reward_model.name
