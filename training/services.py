@@ -8,7 +8,9 @@ rolled-back launch never leaves a message on the queue.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +35,7 @@ from training.hyperparameters import (
 )
 from training.models import (
     DataSnapshot,
+    EvaluationSet,
     ModelVersion,
     Promotion,
     Round,
@@ -52,8 +55,16 @@ log = logging.getLogger(__name__)
 # Below this the reward model has nothing to hold out and nothing to learn from.
 MIN_RANKINGS = 4
 MIN_COMPARISONS = 10
+# Enough prompts for a stable mean of the judge's scores, few enough to sample each
+# policy of the lineage on them after every round.
+EVALUATION_PROMPTS = 16
+MAX_EVALUATION_PROMPTS = 64  # a lead's own choice may be larger
 JOB_TASK = "training.run_job"
 JOB_QUEUE = "gpu"
+
+
+class EvaluationSetRefused(ValueError):
+    """A lead's choice of evaluation prompts cannot be held out (the message: why)."""
 
 
 class LaunchRefused(ValueError):
@@ -77,8 +88,28 @@ class LaunchRequest:
     base_policy: ModelVersion | None = None
 
 
+# Where queued jobs go instead of the broker while `jobs_kept_in` is active.
+_job_sink: ContextVar[Callable[[int], None] | None] = ContextVar(
+    "job_sink", default=None
+)
+
+
+@contextmanager
+def jobs_kept_in(sink: Callable[[int], None]) -> Iterator[None]:
+    """Hand queued job ids to `sink` instead of the broker (jobs run in-process)."""
+    token = _job_sink.set(sink)
+    try:
+        yield
+    finally:
+        _job_sink.reset(token)
+
+
 def dispatch_job(run_id: int) -> None:
     """Put a job on the `gpu` queue (by task name: services never import tasks)."""
+    sink = _job_sink.get()
+    if sink is not None:
+        sink(run_id)
+        return
     result = current_app.send_task(JOB_TASK, args=[run_id], queue=JOB_QUEUE)
     TrainingRun.objects.filter(pk=run_id).update(task_id=result.id or "")
 
@@ -129,14 +160,112 @@ def launch_blockers(
             f"a round needs at least {MIN_RANKINGS} rankings and "
             f"{MIN_COMPARISONS} comparisons."
         )
+    held_out = EvaluationSet.objects.filter(project=project).first()
+    if held_out is not None:
+        problem = evaluation_prompts_problem(
+            project=project, prompt_ids=held_out.prompt_ids
+        )
+        if problem:
+            reasons["evaluation_set"] = (
+                f"The evaluation set no longer holds out its prompts: {problem} "
+                "Choose another evaluation set in the admin."
+            )
     return reasons
 
 
 def fresh_prompts(project: Project) -> Any:
-    """Prompts with no outputs yet: where the next round's candidates go."""
-    return Prompt.objects.filter(project=project, candidates__isnull=True).order_by(
-        "id"
+    """Prompts with no outputs yet, bar the held-out ones: where candidates go."""
+    held_out = EvaluationSet.objects.filter(project=project).first()
+    return (
+        Prompt.objects.filter(project=project, candidates__isnull=True)
+        .exclude(id__in=held_out.prompt_ids if held_out else [])
+        .order_by("id")
     )
+
+
+@transaction.atomic
+def evaluation_set_for(
+    *, project: Project, reserved: Sequence[int] = ()
+) -> EvaluationSet | None:
+    """The project's evaluation set, frozen now if it has none and prompts allow.
+
+    Freezing holds out every second prompt that has no outputs and no round to
+    write them (up to EVALUATION_PROMPTS, so the rest still go to annotators);
+    `reserved` prompts are spoken for by a round being launched. None when no
+    prompt can be held out yet.
+    """
+    Project.objects.select_for_update().get(pk=project.pk)
+    existing = EvaluationSet.objects.filter(project=project).first()
+    if existing is not None:
+        return existing
+    spoken_for = _awaiting_outputs(project) | set(reserved)
+    eligible = (
+        Prompt.objects.filter(project=project, candidates__isnull=True)
+        .exclude(id__in=spoken_for)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    held_out = list(eligible)[1::2][:EVALUATION_PROMPTS]
+    if not held_out:
+        return None
+    return EvaluationSet.objects.create(project=project, prompt_ids=held_out)
+
+
+@transaction.atomic
+def evaluation_set_choose(
+    *, project: Project, prompt_ids: Sequence[int], chosen_by: User | None = None
+) -> EvaluationSet:
+    """Hold out the prompts a lead chose; EvaluationSetRefused says why not."""
+    Project.objects.select_for_update().get(pk=project.pk)
+    problem = evaluation_prompts_problem(project=project, prompt_ids=prompt_ids)
+    if problem:
+        raise EvaluationSetRefused(problem)
+    chosen, _ = EvaluationSet.objects.update_or_create(
+        project=project,
+        defaults={
+            "prompt_ids": sorted(set(prompt_ids)),
+            "chosen_by": chosen_by,
+            "frozen_at": timezone.now(),
+        },
+    )
+    return chosen
+
+
+def evaluation_prompts_problem(*, project: Project, prompt_ids: Sequence[int]) -> str:
+    """Why these prompts cannot be the project's evaluation set ("" when they can)."""
+    ids = set(prompt_ids)
+    if not 1 <= len(ids) <= MAX_EVALUATION_PROMPTS:
+        return (
+            f"Choose 1 to {MAX_EVALUATION_PROMPTS} evaluation prompts; "
+            f"{len(ids)} chosen."
+        )
+    prompts = Prompt.objects.filter(project=project, id__in=ids)
+    foreign = ids - set(prompts.values_list("id", flat=True))
+    if foreign:
+        return f"Prompts {sorted(foreign)} are not prompts of project {project.slug}."
+    with_outputs = set(
+        prompts.filter(candidates__isnull=False).values_list("id", flat=True)
+    )
+    if with_outputs:
+        return (
+            f"Prompts {sorted(with_outputs)} have outputs: annotators would rank them "
+            "and rounds would train on them. Hold out prompts without outputs."
+        )
+    taken = ids & _awaiting_outputs(project)
+    if taken:
+        return (
+            f"Prompts {sorted(taken)} are to get outputs from a round that has not "
+            "finished; hold out other prompts."
+        )
+    return ""
+
+
+def _awaiting_outputs(project: Project) -> set[int]:
+    """Prompts of rounds that may still generate (running, or failed: relaunchable)."""
+    unfinished = Round.objects.filter(project=project).exclude(
+        state__in=(Round.State.DONE, Round.State.CANCELLED)
+    )
+    return set().union(*unfinished.values_list("prompt_ids", flat=True))
 
 
 def current_policy(project: Project) -> ModelVersion | None:
@@ -161,8 +290,8 @@ def project_folder(project: Project) -> Path:
 
 
 def tiny_base_path(project: Project) -> Path:
-    """Where the embedded tiny model of a project is built (tokenizer on its text)."""
-    return project_folder(project) / "base-tiny"
+    """The project's copy of the embedded default model (see steps.ensure_model)."""
+    return project_folder(project) / "base-default"
 
 
 def round_folder(round_: Round) -> Path:
@@ -174,9 +303,9 @@ def round_folder(round_: Round) -> Path:
 
 @transaction.atomic
 def base_policy_version(project: Project) -> ModelVersion:
-    """The project's starting policy: RANKWISE_POLICY_MODEL, else the tiny model."""
+    """The project's starting policy: RANKWISE_POLICY_MODEL, else the default model."""
     path = settings.RANKWISE_POLICY_MODEL or str(tiny_base_path(project))
-    name = "base: " + (settings.RANKWISE_POLICY_MODEL or "embedded tiny model")
+    name = "base: " + (settings.RANKWISE_POLICY_MODEL or "embedded default model")
     version, _ = ModelVersion.objects.get_or_create(
         project=project,
         kind=ModelVersion.Kind.POLICY,
@@ -470,6 +599,8 @@ def default_k(project: Project) -> int:
 def _next_prompts(
     project: Project, request: LaunchRequest, reasons: dict[str, str]
 ) -> list[int]:
+    # Held-out prompts are chosen before this round takes the fresh ones.
+    held_out = evaluation_set_for(project=project, reserved=request.prompt_ids or ())
     new_ids = [
         prompt_create(project=project, text=text.strip())[0].pk
         for text in request.new_prompts
@@ -482,7 +613,13 @@ def _next_prompts(
         usable = set(
             fresh_prompts(project).filter(id__in=chosen).values_list("id", flat=True)
         )
-        if chosen - usable:
+        evaluated = chosen & set(held_out.prompt_ids if held_out else [])
+        if evaluated:
+            reasons["prompts"] = (
+                f"Prompts {sorted(evaluated)} are held out for evaluation; they "
+                "never get outputs to annotate."
+            )
+        elif chosen - usable:
             reasons["prompts"] = (
                 f"Prompts {sorted(chosen - usable)} are not prompts of this project "
                 "without outputs; the next round's candidates need fresh prompts."

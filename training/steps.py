@@ -11,30 +11,58 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 
-from annotate.models import Annotation, Prompt
+from annotate.models import Annotation, Candidate, Prompt
 from annotate.services import candidate_create
+from annotate.text import clean_text, is_blank
+from training import selectors
 from training.cli import COMMANDS
+from training.core.batching import as_reply, tokenizer_fingerprint
 from training.core.best_of_n import best_of_n
 from training.core.best_of_n_config import BestOfNConfig
-from training.core.evaluation import EvaluationSettings, evaluate_policy
+from training.core.evaluation import Contestant, EvaluationSettings, evaluate_lineage
 from training.core.generate_config import GenerateConfig
 from training.core.loop import checkpoint_step
-from training.core.models import build_tiny_model, load_policy
+from training.core.models import (
+    ensure_default_model,
+    has_model,
+    install_model,
+    load_policy,
+)
 from training.core.recipe import CHECKPOINT_DIR, resolve_device
 from training.core.rollout import load_reward_fn
 from training.jobs import JobReporter, Step
 from training.models import CandidateOrigin, ModelVersion, Round, TrainingRun
-from training.services import round_folder, tiny_base_path
+from training.services import (
+    EVALUATION_PROMPTS,
+    evaluation_set_for,
+    project_folder,
+    round_folder,
+    tiny_base_path,
+)
 
-EVAL_PROMPTS = 16  # held-out prompts sampled when evaluating a policy
+
+class SampledOutput(NamedTuple):
+    """A generated output as sampled: its text, tokens and their tokenizer."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    tokenizer: str
+
+
+EVALUATION_SAMPLES = 2  # per held-out prompt and policy; win rates pair them slot-wise
+NO_EVALUATION_SET = (
+    "Not evaluated: the project has no held-out prompts yet. Add prompts without "
+    "outputs (every second one is held out at the next launch, up to "
+    f"{EVALUATION_PROMPTS}) or choose the evaluation set in the admin."
+)
 EXTRA_SAMPLES = 2  # drawn beyond K so duplicates and empty outputs can be dropped
-TOKENIZER_TEXTS = 2000  # project texts the tiny model's tokenizer is trained on
 
 
 def train_reward(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
@@ -66,7 +94,10 @@ def train_policy(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
         else write_prompts(round_, _snapshot_prompts(round_), "train-prompts")
     )
     inputs: dict[str, Any] = _paths(run, data=data, model=base)
-    if algorithm != Round.Algorithm.DPO:
+    online = algorithm == Round.Algorithm.DPO and round_.policy_settings.get(
+        "online_samples"
+    )
+    if algorithm != Round.Algorithm.DPO or online:
         inputs["reward_model"] = _reward_path(round_)
     config = config_class(**round_.policy_settings, **inputs)
     result = train(config, progress_callback=reporter)
@@ -81,33 +112,107 @@ def train_policy(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
 
 
 def evaluate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
-    round_ = Round.objects.select_related("policy", "base_policy").get(pk=run.round_id)
-    prompt_texts = _prompt_texts(round_.prompt_ids[:EVAL_PROMPTS])
-    reporter.phase(0.1, f"sampling and scoring {len(prompt_texts)} prompts")
-    generation = generation_settings(round_)
-    settings = EvaluationSettings(
-        temperature=generation["temperature"],
-        top_p=generation["top_p"],
-        max_new_tokens=generation["max_new_tokens"],
+    """Score every policy of the round's lineage on the held-out prompts, one judge."""
+    round_ = Round.objects.select_related("project", "policy", "base_policy").get(
+        pk=run.round_id
     )
     assert round_.policy is not None
-    result = evaluate_policy(
-        ensure_model(round_.policy),
-        ensure_model(round_.base_policy),
-        _reward_path(round_),
-        prompt_texts,
-        settings,
+    held_out = evaluation_set_for(project=round_.project)
+    if held_out is None:
+        skipped = {"skipped": NO_EVALUATION_SET}
+        Round.objects.filter(pk=round_.pk).update(evaluation=skipped)
+        return skipped
+    judge = ModelVersion.objects.get(round=round_, kind=ModelVersion.Kind.REWARD)
+    lineage = _lineage_contestants(round_)
+    prompts = _prompt_texts(held_out.prompt_ids)
+    reporter.phase(0.02, f"{len(lineage)} policies on {len(prompts)} held-out prompts")
+    settings = EvaluationSettings(
+        samples_per_prompt=EVALUATION_SAMPLES,
+        max_new_tokens=generation_settings(round_)["max_new_tokens"],
     )
-    reporter.phase(0.9, "saving the evaluation")
+    results = evaluate_lineage(
+        [contestant for contestant, _ in lineage],
+        judge=judge.path,
+        prompts=prompts,
+        settings=settings,
+        progress=reporter.phase,
+    )
+    rows = [
+        {**identity, **result.metrics}
+        for (_, identity), result in zip(lineage, results, strict=True)
+    ]
+    reporter.phase(0.95, "saving the evaluation")
     with transaction.atomic():
         Round.objects.filter(pk=round_.pk).update(
-            evaluation={**result.metrics, "points": result.points}
+            evaluation={
+                "judge": {"id": judge.pk, "name": judge.name},
+                "prompt_ids": held_out.prompt_ids,
+                "samples_per_prompt": settings.samples_per_prompt,
+                "max_new_tokens": settings.max_new_tokens,
+                "policies": rows,
+                "points": results[-1].points,
+            }
         )
         if round_.policy.round_id == round_.pk:
             policy = ModelVersion.objects.select_for_update().get(pk=round_.policy.pk)
-            policy.metrics = {**policy.metrics, "evaluation": result.metrics}
+            own = {"judge": judge.name, **results[-1].metrics}
+            policy.metrics = {**policy.metrics, "evaluation": own}
             policy.save(update_fields=["metrics"])
-    return result.metrics
+    return rows[-1]
+
+
+def _lineage_contestants(round_: Round) -> list[tuple[Contestant, dict[str, Any]]]:
+    """The lineage from its root to the round's new policy (or best-of-N sampling).
+
+    Each policy keeps its sample cache under the project's folder, so a later round
+    re-scores it with its newer judge without sampling it again.
+    """
+    best_of_n = round_.algorithm == Round.Algorithm.BEST_OF_N
+    newest = round_.base_policy if best_of_n else round_.policy
+    assert newest is not None
+    entries = []
+    for index, version in enumerate(selectors.policy_lineage(version=newest)):
+        roles = [
+            role
+            for role, holds in (
+                ("base", index == 0),
+                ("parent", version.pk == round_.base_policy_id),
+                ("new", version.pk == round_.policy_id and not best_of_n),
+            )
+            if holds
+        ]
+        contestant = Contestant(
+            label=str(version.pk),
+            path=ensure_model(version),
+            cache_dir=project_folder(round_.project) / "evaluation" / str(version.pk),
+            parent=str(version.parent_id) if index else None,
+        )
+        identity = {
+            "version": version.pk,
+            "name": version.name,
+            "round": version.round.number if version.round else 0,
+            "roles": roles or ["ancestor"],
+            "sampling": "plain",
+        }
+        entries.append((contestant, identity))
+    if best_of_n:
+        # Best-of-N changes sampling, not weights: judged as best-of-N sampling of
+        # the parent against plain sampling of it.
+        n = int(round_.policy_settings.get("n", BestOfNConfig.n))
+        parent = entries[-1][0]
+        sampling = f"best-of-{n}"
+        contestant = dataclasses.replace(
+            parent, label=sampling, parent=parent.label, best_of=n
+        )
+        identity = {
+            "version": round_.base_policy_id,
+            "name": f"{sampling} sampling of {round_.base_policy.name}",
+            "round": round_.number,
+            "roles": ["new"],
+            "sampling": sampling,
+        }
+        entries.append((contestant, identity))
+    return entries
 
 
 def generate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
@@ -116,24 +221,26 @@ def generate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     settings = generation_settings(round_)
     k = int(settings["k"])
     prompts = list(Prompt.objects.filter(id__in=round_.prompt_ids).order_by("id"))
-    texts = _samples(run, round_, prompts, settings, reporter)
+    samples = _samples(run, round_, prompts, settings, reporter)
     reporter.phase(0.95, "adding the candidates to the annotation queue")
     added = short = 0
     sampling = {
         key: settings[key] for key in ("temperature", "top_p", "max_new_tokens")
     }
     with transaction.atomic():
-        for prompt, outputs in zip(prompts, texts, strict=True):
-            kept = _distinct_nonempty(outputs)[:k]
+        for prompt, outputs in zip(prompts, samples, strict=True):
+            kept = usable_outputs(outputs)[:k]
             if len(kept) < round_.project.min_k:
                 short += 1
                 continue
-            for text in kept:
+            for output in kept:
                 candidate, created = candidate_create(
                     prompt=prompt,
-                    text=text,
+                    text=output.text,
                     source=f"round-{round_.number}",
                     generation_settings={**sampling, "round": round_.number},
+                    token_ids=list(output.token_ids),
+                    tokenizer=output.tokenizer,
                 )
                 CandidateOrigin.objects.get_or_create(
                     candidate=candidate,
@@ -182,10 +289,14 @@ def write_prompts(round_: Round, prompts: Iterable[Prompt], name: str) -> Path:
 
 
 def ensure_model(version: ModelVersion) -> str:
-    """The version's path, building the embedded tiny model first where it is that."""
-    if Path(version.path) == tiny_base_path(version.project):
-        texts = _project_texts(version.project_id)
-        build_tiny_model(Path(version.path), texts=texts)
+    """The version's path; a project's default base is first copied from the cache.
+
+    The copy is made once: later builds of the default model never change a base
+    that rounds have already started from.
+    """
+    path = Path(version.path)
+    if path == tiny_base_path(version.project) and not has_model(path):
+        install_model(ensure_default_model(), path)
     return version.path
 
 
@@ -193,20 +304,31 @@ def _ranking_record(annotation: Annotation) -> dict[str, Any]:
     prompt = annotation.assignment.prompt
     judgements = sorted(annotation.judgements.all(), key=lambda j: j.candidate_id)
     value = _prompt_value(prompt)
-    return {
+    record = {
         "prompt": value,
-        "completions": [_reply(value, j.candidate.text) for j in judgements],
+        "completions": [as_reply(value, j.candidate.text) for j in judgements],
         "ranks": [j.rank for j in judgements],
         "annotation_id": annotation.pk,
+    }
+    return record | _sampled_tokens([j.candidate for j in judgements])
+
+
+def _sampled_tokens(candidates: list[Candidate]) -> dict[str, Any]:
+    """The token ids of the sampled candidates, for the most common tokenizer."""
+    tokenizers = Counter(c.tokenizer for c in candidates if c.token_ids)
+    if not tokenizers:
+        return {}
+    tokenizer = tokenizers.most_common(1)[0][0]
+    return {
+        "completion_token_ids": [
+            c.token_ids if c.tokenizer == tokenizer else None for c in candidates
+        ],
+        "tokenizer": tokenizer,
     }
 
 
 def _prompt_value(prompt: Prompt) -> Any:
     return prompt.messages if prompt.messages else prompt.text
-
-
-def _reply(prompt: Any, text: str) -> Any:
-    return text if isinstance(prompt, str) else [{"role": "assistant", "content": text}]
 
 
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
@@ -280,22 +402,13 @@ def _prompt_texts(prompt_ids: list[int]) -> list[Any]:
     return [_prompt_value(p) for p in prompts]
 
 
-def _project_texts(project_id: int) -> list[str]:
-    prompts = Prompt.objects.filter(project_id=project_id).order_by("id")
-    texts = []
-    for prompt in prompts[:TOKENIZER_TEXTS]:
-        texts.append(prompt.text or " ".join(m["content"] for m in prompt.messages))
-        texts.extend(prompt.candidates.values_list("text", flat=True)[:9])
-    return texts
-
-
 def _samples(
     run: TrainingRun,
     round_: Round,
     prompts: list[Prompt],
     settings: dict[str, Any],
     reporter: JobReporter,
-) -> list[list[str]]:
+) -> list[list[SampledOutput]]:
     """K + EXTRA_SAMPLES outputs per prompt from the round's policy."""
     policy = round_.policy
     assert policy is not None
@@ -318,9 +431,16 @@ def _samples(
     lines = Path(result.metrics["file"]).read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
     by_prompt = {json.dumps(r["prompt"], sort_keys=True): r for r in records}
+    return [_outputs(by_prompt[json.dumps(v, sort_keys=True)]) for v in values]
+
+
+def _outputs(record: dict[str, Any]) -> list[SampledOutput]:
+    """A generations.jsonl record's completions with their sampled tokens."""
     return [
-        [_text(c) for c in by_prompt[json.dumps(v, sort_keys=True)]["completions"]]
-        for v in values
+        SampledOutput(_text(completion), tuple(ids), record["tokenizer"])
+        for completion, ids in zip(
+            record["completions"], record["token_ids"], strict=True
+        )
     ]
 
 
@@ -330,7 +450,7 @@ def _best_of_n_samples(
     prompts: list[Any],
     n_samples: int,
     reporter: JobReporter,
-) -> list[list[str]]:
+) -> list[list[SampledOutput]]:
     """Each output the reward model's best of N policy samples."""
     config = BestOfNConfig(
         **round_.policy_settings,
@@ -341,6 +461,7 @@ def _best_of_n_samples(
     device = resolve_device(config.device)
     policy, tokenizer = load_policy(config.model, device=device)
     reward_fn = load_reward_fn(config, device)
+    fingerprint = tokenizer_fingerprint(tokenizer)
     outputs = []
     for index, prompt in enumerate(prompts):
         chosen = best_of_n(
@@ -351,7 +472,9 @@ def _best_of_n_samples(
             n=config.n,
             sampling=config,
         )
-        outputs.append([s.completion for s in chosen])
+        outputs.append(
+            [SampledOutput(s.completion, s.token_ids, fingerprint) for s in chosen]
+        )
         reporter((index + 1) / len(prompts), f"{index + 1}/{len(prompts)} prompts", {})
     return outputs
 
@@ -360,11 +483,13 @@ def _text(completion: Any) -> str:
     return completion if isinstance(completion, str) else completion[0]["content"]
 
 
-def _distinct_nonempty(texts: list[str]) -> list[str]:
+def usable_outputs(outputs: list[SampledOutput]) -> list[SampledOutput]:
+    """Outputs worth a person's time: readable, and none a copy of a sibling."""
     seen: set[str] = set()
     kept = []
-    for text in texts:
-        if text.strip() and text not in seen:
+    for output in outputs:
+        text = clean_text(output.text)
+        if not is_blank(text) and text not in seen:
             seen.add(text)
-            kept.append(text)
+            kept.append(output)
     return kept
