@@ -76,8 +76,20 @@ EVAL_PROMPTS = 16  # held-out prompts every policy is scored on
 SPLIT_SEED = 9  # fixed, not --seed: every simulation holds out the same prompts
 EVAL_SEED = 10_000  # held-out sampling seeds start here, apart from the outputs'
 LENGTH_CAP_WORDS = 50  # longer is better up to here; beyond, rambling earns nothing
-# Words an assistant says now and then, so samples differ and rankings carry signal.
-KEYWORDS = ("please", "thanks", "thank", "because", "sure", "glad", "happy", "help")
+# A warm reply that speaks to the reader. The embedded model writes one of these in
+# about half its replies (you, your most often), so rankings carry signal.
+KEYWORDS = (
+    "you",
+    "your",
+    "please",
+    "thanks",
+    "thank",
+    "because",
+    "sure",
+    "glad",
+    "happy",
+    "help",
+)
 KEYWORD_CAP = 4  # occurrences counted; more is no better
 LEAD = "sim-lead"
 ANNOTATOR = "sim-annotator-{}"

@@ -38,7 +38,13 @@ from training.core.models import (
 from training.core.recipe import CHECKPOINT_DIR, resolve_device
 from training.core.rollout import load_reward_fn
 from training.jobs import JobReporter, Step
-from training.models import CandidateOrigin, ModelVersion, Round, TrainingRun
+from training.models import (
+    CandidateOrigin,
+    DataSnapshot,
+    ModelVersion,
+    Round,
+    TrainingRun,
+)
 from training.services import (
     EVALUATION_PROMPTS,
     evaluation_set_for,
@@ -101,6 +107,8 @@ def train_policy(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
         inputs["reward_model"] = _reward_path(round_)
     config = config_class(**round_.policy_settings, **inputs)
     result = train(config, progress_callback=reporter)
+    if algorithm == Round.Algorithm.DPO:
+        _record_mix(round_, config, result.metrics)
     if algorithm == Round.Algorithm.BEST_OF_N:
         # Best-of-N changes sampling, not weights: the base policy stays the policy.
         Round.objects.filter(pk=round_.pk).update(policy=round_.base_policy)
@@ -382,6 +390,22 @@ def _record_version(
 def _summary(metrics: dict[str, Any]) -> dict[str, Any]:
     """Metrics without the per-step history (the run keeps that)."""
     return {key: value for key, value in metrics.items() if key != "history"}
+
+
+def _record_mix(round_: Round, config: Any, metrics: dict[str, Any]) -> None:
+    """State in the snapshot what DPO trained on: human rankings and sampled pairs."""
+    assert round_.snapshot is not None
+    mix = {
+        "human_rankings": metrics["n_human"],
+        "online_pairs": metrics["n_online_pairs"],
+        "online_samples_per_prompt": config.online_samples,
+        "online_pair_weight": config.online_pair_weight,
+        "weights": "each human ranking weighs 1 in total (1/pairs per pair); each "
+        "online pair weighs online_pair_weight",
+    }
+    DataSnapshot.objects.filter(pk=round_.snapshot.pk).update(
+        details={**round_.snapshot.details, "policy_training": mix}
+    )
 
 
 def _reward_path(round_: Round) -> str:

@@ -11,10 +11,12 @@ The anchors are the published rates for ~7B models (below); the square root is t
 muP-style rule that the stable rate falls as 1/width, and width grows as the square
 root of the parameter count. It gives, for full fine-tuning:
 
-    parameters   dpo      reward   rl (ppo, rloo)  sft (raft)
-    8B           4.7e-7   8.4e-6   9.4e-7          9.4e-6
-    0.5B         1.9e-6   3.4e-5   3.7e-6          3.7e-5
-    embedded     ~1e-4    ~2e-3    ~2e-4           ~2e-3   (about 0.2M parameters)
+    parameters       dpo      reward   rl (ppo, rloo)  sft (raft)
+    8B               4.7e-7   8.4e-6   9.4e-7          9.4e-6
+    0.5B             1.9e-6   3.4e-5   3.7e-6          3.7e-5
+    embedded (0.8M)  4.7e-5   8.5e-4   9.4e-5          9.4e-4
+
+LoRA uses the LoRA anchor the same way (8B: dpo 4.7e-6, reward 9.4e-5).
 
 The rate is never set above MAX_LR: tiny models tolerate high rates, AdamW beyond
 that diverges on any of them.

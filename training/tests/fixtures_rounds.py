@@ -34,18 +34,25 @@ def add_rankings(project: Project, annotator, n: int) -> None:
         for c in range(3):
             text = f" {WORDS[(p + c) % len(WORDS)]} answer" + " x" * (2 * c)
             candidate_create(prompt=prompt, text=text, source="seed")
-    while (
+    rank_open_tasks(project, annotator)
+
+
+def rank_open_tasks(project: Project, annotator, *, limit: int | None = None) -> None:
+    """The annotator ranks the tasks they are given, outputs in creation order."""
+    done = 0
+    while (limit is None or done < limit) and (
         assignment := assignment_next(project=project, annotator=annotator)
     ) is not None:
+        done += 1
         ids = list(assignment.display_order)
-        best_first = sorted(ids)  # created in order of growing 'x' count
+        best_first = sorted(ids)  # creation order: add_rankings creates best first
         annotation_submit(
             assignment_id=assignment.pk,
             annotator=annotator,
             submission=Submission(
                 client_id=uuid.uuid4(),
                 buckets=[[cid] for cid in best_first],
-                likert={cid: 7 - i for i, cid in enumerate(best_first)},
+                likert={cid: max(1, 7 - i) for i, cid in enumerate(best_first)},
                 confirm_conflicts=True,
             ),
         )

@@ -255,3 +255,43 @@ def test_pretraining_lowers_the_loss(policy: tuple[Any, Any]) -> None:
     assert len(losses) == 8 * len(document_batches(documents, settings, epoch=0))
     assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
     assert not model.training  # handed back ready to sample
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_demo_rounds_queued_outputs_read_as_english(
+    default_model: Path, dictionary: set[str], settings: Any, tmp_path: Path
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from annotate.demo import demo_seed
+    from annotate.models import Candidate
+    from training.models import Round
+    from training.tests.fixtures_rounds import drain, rank_open_tasks
+
+    settings.RANKWISE_MODELS_DIR = tmp_path / "models"
+    settings.RANKWISE_POLICY_MODEL = ""
+    project, _, _ = demo_seed()
+    annotator = get_user_model().objects.get(username="annotator1")
+    rank_open_tasks(project, annotator, limit=6)  # a few tasks, as a newcomer would
+    queued: list[int] = []
+    with services.jobs_kept_in(queued.append):
+        # The defaults, but a short policy run: the base model writes the outputs'
+        # language; training only shifts what it prefers to say.
+        request = services.LaunchRequest(
+            algorithm="dpo", policy_settings={"min_steps": 10}
+        )
+        round_ = services.round_launch(project=project, request=request)
+        assert drain(queued) == ["succeeded"] * 4
+    round_.refresh_from_db()
+    assert round_.state == Round.State.DONE
+    texts = list(
+        Candidate.objects.filter(source=f"round-{round_.number}").values_list(
+            "text", flat=True
+        )
+    )
+    assert len(texts) >= 3 * len(round_.prompt_ids)  # K outputs for each new prompt
+    assert not [t for t in texts if "\x00" in t or "\ufffd" in t]
+    words = [w.lower() for t in texts for w in WORD.findall(t)]
+    assert len(words) >= 5 * len(texts), texts
+    known = sum(w in dictionary for w in words) / len(words)
+    assert known >= 0.8, (known, texts)

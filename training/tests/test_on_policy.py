@@ -103,3 +103,24 @@ def test_a_rounds_outputs_keep_their_tokens_into_the_next_snapshot(
         ids = [i for i in record["completion_token_ids"] if i is not None]
         assert len(ids) == 3 and all(i in sampled for i in ids)
         assert record["tokenizer"] == generated[0].tokenizer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_online_dpo_round_states_its_mix_in_the_snapshot(
+    ranked_project, queued, lead
+) -> None:
+    project = ranked_project()
+    policy = {**QUICK["policy_settings"], "online_samples": 3}
+    policy |= {"online_max_new_tokens": 8, "online_pair_weight": 0.5}
+    request = services.LaunchRequest(
+        algorithm="dpo", **{**QUICK, "policy_settings": policy}
+    )
+    round_ = services.round_launch(project=project, request=request, launched_by=lead)
+    assert drain(queued) == ["succeeded"] * 4
+    round_.refresh_from_db()
+    assert round_.snapshot is not None
+    mix = round_.snapshot.details["policy_training"]
+    assert mix["human_rankings"] == 6  # the fixture's six ranked prompts
+    assert 1 <= mix["online_pairs"] <= 6  # one per prompt whose samples differ
+    assert mix["online_samples_per_prompt"] == 3
+    assert mix["online_pair_weight"] == 0.5

@@ -41,6 +41,7 @@ def test_length_rule_counts_words_up_to_the_cap():
 def test_keyword_rule_counts_whole_target_words_in_any_case():
     assert keyword_score("Nothing to see here.") == 0.0
     assert keyword_score("Please, THANKS, it is helpful.") == 2 / 4  # not "helpful"
+    assert keyword_score("Your yours, YOU") == 2 / 4  # not "yours"
     assert keyword_score("thank you, thanks, sure, glad, happy") == 1.0  # capped at 4
 
 
