@@ -38,7 +38,6 @@ from annotate.models import (
     Assignment,
     Membership,
     Project,
-    Prompt,
 )
 from annotate.services import (
     Submission,
@@ -303,9 +302,13 @@ def prompt_split(*, rounds: int, per_round: int) -> PromptSplit:
 
 @transaction.atomic
 def simulation_project(
-    *, config: SimulationConfig, prompts: Sequence[str]
+    *, config: SimulationConfig, prompts: Sequence[str], held_out: Sequence[str]
 ) -> tuple[Project, User, list[User]]:
-    """The project (new, or existing without prompts), its lead and annotators."""
+    """The project (new, or existing without prompts), its lead and annotators.
+
+    The held-out prompts are the project's evaluation set, so the round pages judge
+    every policy on the prompts the hidden rule scores; they never get outputs.
+    """
     project, _ = Project.objects.get_or_create(
         slug=config.project,
         defaults={"name": f"Simulation: {config.rule} rule ({config.algorithm})"},
@@ -328,6 +331,13 @@ def simulation_project(
     ]
     for text in prompts:
         prompt_create(project=project, text=text, metadata={"simulation": "batch 0"})
+    evaluation = [
+        prompt_create(project=project, text=text, metadata={"simulation": "held out"})
+        for text in held_out
+    ]
+    services.evaluation_set_choose(
+        project=project, prompt_ids=[p.pk for p, _ in evaluation], chosen_by=lead
+    )
     return project, lead, annotators
 
 
@@ -344,8 +354,8 @@ def _simulated_user(project: Project, username: str, role: str) -> User:
 def base_outputs_add(
     *, version: ModelVersion, generation: Mapping[str, Any], seed: int
 ) -> int:
-    """K base-policy outputs per prompt, kept as a round's are; how many added."""
-    prompts = list(Prompt.objects.filter(project=version.project).order_by("id"))
+    """K base-policy outputs per fresh prompt, kept as a round's are; how many added."""
+    prompts = list(services.fresh_prompts(version.project))
     k = int(generation["k"])
     samples, fingerprint = policy_samples(
         ensure_model(version),
@@ -504,7 +514,7 @@ def simulation_run(
     split = prompt_split(rounds=config.rounds, per_round=config.prompts_per_round)
     generation = {**dataclasses.asdict(GenerateConfig()), **groups["generation"]}
     project, lead, annotators = simulation_project(
-        config=config, prompts=split.batches[0]
+        config=config, prompts=split.batches[0], held_out=split.held_out
     )
     base = services.current_policy(project) or services.base_policy_version(project)
     base_outputs_add(version=base, generation=generation, seed=config.seed)

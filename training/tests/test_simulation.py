@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from annotate.models import Annotation, Candidate, Prompt
 from training import services
-from training.models import Round
+from training.models import EvaluationSet, Round
 from training.simulation import (
     EVAL_PROMPTS,
     SimulationConfig,
@@ -184,10 +184,16 @@ def test_a_one_round_simulation_reports_base_and_round(settings, tmp_path):
         "sim-annotator-2",
         "sim-annotator-3",
     }
-    # Held-out prompts never enter the project; round 1 wrote its new batch's outputs.
+    # Held-out prompts are the project's evaluation set and never get outputs; round
+    # 1 wrote its new batch's outputs.
     project_prompts = Prompt.objects.filter(project__slug="sim")
-    assert not project_prompts.filter(text__in=report["eval_prompts"]).exists()
-    assert project_prompts.count() == 12
+    held_out = project_prompts.filter(text__in=report["eval_prompts"])
+    assert held_out.count() == EVAL_PROMPTS
+    assert not Candidate.objects.filter(prompt__in=held_out).exists()
+    assert sorted(EvaluationSet.objects.get(project__slug="sim").prompt_ids) == sorted(
+        held_out.values_list("id", flat=True)
+    )
+    assert project_prompts.count() == 12 + EVAL_PROMPTS
     assert Candidate.objects.filter(
         prompt__project__slug="sim", source="round-1"
     ).exists()
