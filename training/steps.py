@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +25,7 @@ from training.cli import COMMANDS
 from training.core.batching import as_reply, tokenizer_fingerprint
 from training.core.best_of_n import best_of_n
 from training.core.best_of_n_config import BestOfNConfig
+from training.core.data import write_jsonl
 from training.core.evaluation import Contestant, EvaluationSettings, evaluate_lineage
 from training.core.generate_config import GenerateConfig
 from training.core.loop import checkpoint_step
@@ -287,13 +287,13 @@ def write_snapshot(round_: Round) -> Path:
         .prefetch_related("judgements__candidate")
         .order_by("id")
     )
-    return _write_jsonl(path, (_ranking_record(a) for a in annotations))
+    return write_jsonl(path, (_ranking_record(a) for a in annotations))
 
 
 def write_prompts(round_: Round, prompts: Iterable[Prompt], name: str) -> Path:
     """Prompts as {"prompt": …} JSONL under the round's data folder."""
     path = round_folder(round_) / "data" / f"{name}.jsonl"
-    return _write_jsonl(path, ({"prompt": _prompt_value(p)} for p in prompts))
+    return write_jsonl(path, ({"prompt": _prompt_value(p)} for p in prompts))
 
 
 def ensure_model(version: ModelVersion) -> str:
@@ -337,16 +337,6 @@ def _sampled_tokens(candidates: list[Candidate]) -> dict[str, Any]:
 
 def _prompt_value(prompt: Prompt) -> Any:
     return prompt.messages if prompt.messages else prompt.text
-
-
-def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as file:
-        for record in records:
-            file.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 # --- helpers ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,22 @@ def read_records(path: Path) -> list[tuple[int, Any]]:
     if not rows:
         raise DataError(f"{path}: no records (the file is empty)")
     return rows
+
+
+def write_jsonl(path: Path, records: Iterable[Any]) -> Path:
+    """Write JSON lines atomically: a concurrent reader sees the old file or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as file:
+        for record in records:
+            file.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    """The records of a JSON-lines file (rows checked as read_records does)."""
+    return [record for _, record in _read_jsonl(path)]
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, Any]]:

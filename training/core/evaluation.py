@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 import torch
 
 from training.core.batching import Text
+from training.core.data import read_jsonl, write_jsonl
 from training.core.generation import Generation, generate
 from training.core.logprobs import completion_targets, eval_mode
 from training.core.models import load_policy, load_reward_model
@@ -263,7 +263,7 @@ def _draw_missing(
                 for i, row in enumerate(drawn)
                 for g in row
             ]
-            _write(file, records)
+            write_jsonl(file, records)
         del policy  # freed before the next policy loads
 
 
@@ -286,7 +286,7 @@ def _measure_missing(
     for path, files in wanted.items():
         todo = {}
         for file in sorted(files):
-            records = _read(file)
+            records = read_jsonl(file)
             if any(path not in r["logprobs"] for r in records):
                 todo[file] = records
         if not todo:
@@ -296,7 +296,7 @@ def _measure_missing(
             values = _logprobs(model, tokenizer, prompts, records, settings)
             for record, value in zip(records, values, strict=True):
                 record["logprobs"][path] = value
-            _write(file, records)
+            write_jsonl(file, records)
         del model  # freed before the next model loads
 
 
@@ -343,7 +343,7 @@ def _judge(
     for c in contestants:
         file = samples[c.label]
         if file not in scored:
-            records = _read(file)
+            records = read_jsonl(file)
             texts = [r["generation"]["text"] for r in records]
             with torch.no_grad():
                 scores = reward_fn([prompts[r["prompt"]] for r in records], texts)
@@ -382,18 +382,3 @@ def _generation(record: SampleRecord) -> Generation:
 
 def _max_prompt(settings: EvaluationSettings) -> int:
     return max(1, settings.max_length - settings.max_new_tokens)
-
-
-def _read(path: Path) -> list[SampleRecord]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line]
-
-
-def _write(path: Path, records: list[SampleRecord]) -> None:
-    """Write atomically: a concurrent reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as file:
-        for record in records:
-            file.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
