@@ -124,3 +124,21 @@ def test_an_online_dpo_round_states_its_mix_in_the_snapshot(
     assert 1 <= mix["online_pairs"] <= 6  # one per prompt whose samples differ
     assert mix["online_samples_per_prompt"] == 3
     assert mix["online_pair_weight"] == 0.5
+
+
+def test_degenerate_outputs_are_not_queued() -> None:
+    from training.steps import SampledOutput, usable_outputs
+
+    def output(text: str, first_id: int) -> SampledOutput:
+        return SampledOutput(text, (first_id, 2), "tok")
+
+    outputs = [
+        output(" A fine answer.", 10),
+        output("", 11),  # empty
+        output(" \n\t ", 12),  # only whitespace
+        output("\x00\x07\u200b", 13),  # only control and format characters
+        output(" A fine\x00 answer.", 14),  # the first once cleaned: a duplicate
+        output(" Another answer.", 15),
+    ]
+    kept = usable_outputs(outputs)
+    assert [o.token_ids[0] for o in kept] == [10, 15]
