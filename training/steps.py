@@ -75,6 +75,8 @@ def train_reward(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     round_ = run.round
     reporter.phase(0.0, "writing the data snapshot")
     data = write_snapshot(round_)
+    # The embedded default trains once per machine (about a minute) on first use.
+    reporter.phase(0.0, "preparing the base model")
     base = ensure_model(round_.base_policy)
     reward_class, train = COMMANDS["reward"]
     config = reward_class(
