@@ -47,7 +47,9 @@ from training.core.losses import (
     plackett_luce_loss,
     rrhf_loss,
 )
+from training.core.memory import prepare_for_training
 from training.core.models import load_policy, save_model
+from training.core.precision import MASTER_DTYPE, resolve_precision
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
@@ -76,8 +78,9 @@ def train_dpo(
     set_seed(config.seed)
     device = resolve_device(config.device)
     model, tokenizer = load_policy(
-        config.model, device=device, lora=config.lora_settings()
+        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
     )
+    model = prepare_for_training(model, config)
     pad = tokenizer.pad_token_id
     generated = online_rankings(model, tokenizer, rankings, config, device)
     rankings = [*rankings, *generated]
@@ -194,7 +197,9 @@ def attach_reference(
     """Reference log-probs of every completion, computed once, cached beside OUT."""
     reference = policy
     if config.ref_model is not None:
-        reference, _ = load_policy(config.ref_model, device=model_device(policy))
+        device = model_device(policy)
+        frozen = resolve_precision(config.mixed_precision, device).frozen_dtype
+        reference, _ = load_policy(config.ref_model, device=device, dtype=frozen)
     # A row's reference log-prob does not depend on its batch-mates, so batches of
     # similar lengths, put back in order afterwards, forward the least padding.
     order = sorted(range(len(groups)), key=lambda i: longest_completion(groups[i]))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.checkpoint import checkpoint
 from transformers import DynamicCache
 
 from training.core.batching import (
@@ -24,17 +25,45 @@ from training.core.batching import (
     position_ids_from_mask,
     share_prompts,
 )
+from training.core.memory import checkpoints_now
 
 LogprobSums = tuple[torch.Tensor, torch.Tensor]  # (summed log-probs (B,), counts (B,))
+LOGPROB_CHUNK = 1024  # tokens per fp32 log-softmax slice: 0.6 GB at a 150k vocabulary
 
 
-def token_logprobs(logits: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
-    """log p(token t | tokens < t) for t = 1..T-1: logits (B, T, V) -> (B, T-1)."""
-    logits = logits[:, :-1].float()  # (B, T-1, V): position t predicts token t+1
-    targets = input_ids[:, 1:].unsqueeze(-1)  # (B, T-1, 1)
-    picked = logits.gather(-1, targets).squeeze(-1)  # (B, T-1)
-    # logsumexp instead of log_softmax avoids a second (B, T-1, V) tensor.
-    return picked - torch.logsumexp(logits, dim=-1)  # (B, T-1)
+def token_logprobs(
+    logits: torch.Tensor, input_ids: torch.Tensor, *, chunk: int = LOGPROB_CHUNK
+) -> torch.Tensor:
+    """log p(token t | tokens < t) for t = 1..T-1: logits (B, T, V) -> (B, T-1).
+
+    Computed over time slices of about `chunk` tokens, so the fp32 working copy is
+    (chunk, V), never (B, T, V): on a 150k vocabulary that copy of all logits would
+    outweigh a small model's activations.
+    """
+    width = max(1, chunk // max(1, logits.shape[0]))  # positions per slice, all rows
+    end = logits.shape[1] - 1  # position t predicts token t+1; the last predicts none
+    parts = []
+    for start in range(0, end, width):
+        stop = min(start + width, end)
+        piece = logits[:, start:stop]  # (B, C, V) view: no copy
+        targets = input_ids[:, start + 1 : stop + 1]  # (B, C)
+        if piece.requires_grad:
+            # Recomputed in backward: autograd keeps the logits, not their fp32 copy.
+            part = checkpoint(_slice_logprobs, piece, targets, use_reentrant=False)
+        else:
+            part = _slice_logprobs(piece, targets)
+        parts.append(part)
+    if not parts:
+        return logits.new_zeros(logits.shape[0], 0, dtype=torch.float32)
+    return torch.cat(parts, dim=1)  # (B, T-1)
+
+
+def _slice_logprobs(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """log-softmax of fp32 `logits` (B, C, V) at `targets` (B, C) -> (B, C)."""
+    logits = logits.float()
+    picked = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, C)
+    # logsumexp instead of log_softmax avoids a second (B, C, V) tensor.
+    return picked - torch.logsumexp(logits, dim=-1)  # (B, C)
 
 
 def completion_token_logprobs(
@@ -70,8 +99,13 @@ def sequence_logprobs(
 
 
 def _summed_logprobs(model: Any, batch: Batch) -> torch.Tensor:
-    """(B,) summed completion log-probs; rows that share a prompt forward it once."""
-    shared = share_prompts(batch) if _caches_whole_prompts(model) else None
+    """(B,) summed completion log-probs; rows that share a prompt forward it once.
+
+    Under gradient checkpointing transformers drops the KV cache the shared prompt
+    continues from, so rows go whole: the same log-probs, the prompt forwarded again.
+    """
+    shares = _caches_whole_prompts(model) and not checkpoints_now(model)
+    shared = share_prompts(batch) if shares else None
     if shared is None:
         logprobs, mask = completion_token_logprobs(model, batch)  # (B, T-1) each
         return (logprobs * mask).sum(-1)  # (B,)

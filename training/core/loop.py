@@ -1,8 +1,11 @@
 """The training loop: steps, clipping, progress, checkpoints; it knows no method.
 
 A recipe hands it a `step(batch) -> (loss, metrics)` callable and a function giving
-each epoch's batches; the loop owns the optimiser steps, the progress bar and the
-checkpoint in OUT/checkpoint/state.pt that `--resume` continues from.
+each epoch's micro-batches; `accum_steps` consecutive ones make an optimiser step
+(their gradients add up: gradient accumulation). The loop owns the autocast
+forward, the optimiser steps, the progress bar and the checkpoint in
+OUT/checkpoint/state.pt that `--resume` continues from. Steps, progress and
+checkpoints count optimiser steps.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from training.core.precision import Precision
+
 ProgressCallback = Callable[[float, str, dict[str, float]], None]
 StepFn = Callable[[Any], tuple[torch.Tensor, dict[str, float]]]
-EpochBatches = Callable[[int], Sequence[Any]]  # epoch -> that epoch's batches
+EpochBatches = Callable[[int], Sequence[Any]]  # epoch -> that epoch's micro-batches
 CHECKPOINT_FILE = "state.pt"
 
 log = logging.getLogger(__name__)
@@ -36,6 +41,8 @@ class LoopSettings:
     checkpoint_every: int = 100
     resume: bool = False
     desc: str = "train"  # progress bar label
+    precision: Precision = field(default_factory=Precision)  # fp32 unless told
+    accum_steps: int = 1  # micro-batches per optimiser step (an epoch's last: fewer)
 
 
 @dataclass
@@ -55,15 +62,19 @@ def train_loop(
     settings: LoopSettings,
     progress_callback: ProgressCallback | None = None,
 ) -> LoopState:
-    """Run `step` over every epoch's batches; returns the step count and history."""
+    """Run `step` over each epoch's micro-batches; returns steps and history."""
     state = LoopState()
+    scaler = settings.precision.scaler
     if settings.resume:
-        state = load_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler)
-    total = settings.epochs * len(batches(0))
+        state = load_checkpoint(
+            settings.checkpoint_dir, model, optimizer, scheduler, scaler
+        )
+    steps = grouped(batches, settings.accum_steps)
+    total = settings.epochs * len(steps(0))
     model.train()
     bar = tqdm(total=total, initial=state.step, desc=settings.desc, mininterval=1.0)
-    for batch in _remaining(batches, settings.epochs, state.step):
-        metrics = _optimise(model, optimizer, scheduler, step, batch, settings)
+    for micro_batches in _remaining(steps, settings.epochs, state.step):
+        metrics = _optimise(model, optimizer, scheduler, step, micro_batches, settings)
         state.step += 1
         state.history.append({"step": float(state.step), **metrics})
         bar.update()
@@ -71,14 +82,26 @@ def train_loop(
         if progress_callback is not None:
             progress_callback(state.step / total, f"step {state.step}/{total}", metrics)
         if settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
-            save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, state)
+            save_checkpoint(
+                settings.checkpoint_dir, model, optimizer, scheduler, state, scaler
+            )
     bar.close()
-    save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, state)
+    save_checkpoint(settings.checkpoint_dir, model, optimizer, scheduler, state, scaler)
     return state
 
 
+def grouped(batches: EpochBatches, size: int) -> EpochBatches:
+    """epoch -> that epoch's optimiser steps, each `size` consecutive micro-batches."""
+
+    def steps(epoch: int) -> list[Sequence[Any]]:
+        parts = batches(epoch)
+        return [parts[start : start + size] for start in range(0, len(parts), size)]
+
+    return steps
+
+
 def _remaining(batches: EpochBatches, epochs: int, done: int) -> Iterator[Any]:
-    """The batches after the first `done` steps, epoch after epoch."""
+    """The optimiser steps after the first `done`, epoch after epoch."""
     per_epoch = len(batches(0))
     for epoch in range(done // per_epoch if per_epoch else epochs, epochs):
         skip = max(done - epoch * per_epoch, 0)
@@ -90,20 +113,65 @@ def _optimise(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     step: StepFn,
-    batch: Any,
+    micro_batches: Sequence[Any],
     settings: LoopSettings,
 ) -> dict[str, float]:
-    """One forward/backward/update; returns the step's metrics with loss and lr."""
-    loss, metrics = step(batch)
-    if not math.isfinite(loss.item()):
-        raise FloatingPointError(f"loss became {loss.item()} at this step")
+    """One optimiser step over the micro-batches; their mean metrics, loss and lr."""
+    precision = settings.precision
+    # Last step's gradients are freed before this step's first forward allocates.
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if settings.max_grad_norm > 0:
-        torch.nn.utils.clip_grad_norm_(_trainable(model), settings.max_grad_norm)
-    optimizer.step()
-    scheduler.step()
-    return {"loss": loss.item(), "lr": float(scheduler.get_last_lr()[0]), **metrics}
+    rows: list[dict[str, float]] = []
+    for batch in micro_batches:
+        with precision.autocast():
+            loss, metrics = step(batch)
+        if not math.isfinite(loss.item()):
+            raise FloatingPointError(f"loss became {loss.item()} at this step")
+        # The step's loss is the mean of its micro-batches' losses, so the summed
+        # gradients equal one batch's when the micro-batches are equal parts of it.
+        precision.backward(loss / len(micro_batches))
+        rows.append({"loss": loss.item(), **metrics})
+    apply_update(model, optimizer, scheduler, precision, settings.max_grad_norm)
+    mean = {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}
+    return {**mean, "lr": float(scheduler.get_last_lr()[0])}
+
+
+def apply_update(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    precision: Precision,
+    max_grad_norm: float,
+) -> None:
+    """Clip the summed gradients and step the optimiser and the schedule.
+
+    With fp16's scaler the gradients are unscaled before clipping, and a step whose
+    gradients hold inf/NaN is skipped (the scaler then lowers its scale).
+    """
+    with torch.autocast(precision.device_type, enabled=False):
+        _update(model, optimizer, scheduler, precision, max_grad_norm)
+
+
+def _update(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    precision: Precision,
+    max_grad_norm: float,
+) -> None:
+    scaler = precision.scaler
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    if max_grad_norm > 0:
+        torch.nn.utils.clip_grad_norm_(_trainable(model), max_grad_norm)
+    if scaler is None:
+        optimizer.step()
+        scheduler.step()
+        return
+    scale = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    if scaler.get_scale() >= scale:  # a lowered scale means the step was skipped
+        scheduler.step()
 
 
 def _trainable(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -133,8 +201,9 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     state: LoopState,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> None:
-    """Write trainable weights, optimiser, scheduler, step and history atomically."""
+    """Write trained weights, optimiser, schedule, scaler, step, history atomically."""
     if folder is None:
         return
     folder.mkdir(parents=True, exist_ok=True)
@@ -146,6 +215,7 @@ def save_checkpoint(
         "scheduler": scheduler.state_dict(),
         "step": state.step,
         "history": state.history,
+        "scaler": scaler.state_dict() if scaler is not None else None,
     }
     tmp = folder / f".{CHECKPOINT_FILE}.tmp-{os.getpid()}"
     torch.save(payload, tmp)
@@ -157,6 +227,7 @@ def load_checkpoint(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> LoopState:
     """Restore a checkpoint into the objects; a fresh state when there is none."""
     path = folder / CHECKPOINT_FILE if folder is not None else None
@@ -167,6 +238,8 @@ def load_checkpoint(
     model.load_state_dict(payload["model"], strict=False)
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
+    if scaler is not None and payload.get("scaler"):
+        scaler.load_state_dict(payload["scaler"])
     return LoopState(payload["step"], payload["history"])
 
 

@@ -15,13 +15,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
 from tokenizers import Tokenizer, decoders, pre_tokenizers, processors, trainers
 from tokenizers.models import BPE
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoModelForSequenceClassification,
     AutoTokenizer,
@@ -34,8 +35,9 @@ from transformers import (
 
 from training.core.batching import last_token_index, position_ids_from_mask
 from training.core.corpus import Chat, chat_documents, everyday_chats
+from training.core.precision import save_dtype
 from training.core.pretrain import PretrainSettings, pretrain_causal_lm
-from training.core.train_config import LoraSettings
+from training.core.train_config import LoraSettings, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
 SPECIAL_TOKENS = ["<pad>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>"]
+# Added to a reward model's tokenizer that pads with EOS (add_reward_pad_token).
+REWARD_PAD_TOKEN = "<|pad|>"
 
 # Enough text that BPE learns common English merges when no project data is given.
 BUILTIN_CORPUS = [
@@ -95,7 +99,11 @@ def pick_device() -> torch.device:
 
 
 def pick_dtype(device: torch.device) -> torch.dtype:
-    """bf16 on CUDA devices that support it, fp32 everywhere else."""
+    """dtype of a model that only infers: bf16 on CUDA that has it, else fp32.
+
+    Trainers load what they train in fp32 (precision.MASTER_DTYPE) and their frozen
+    models in Precision.frozen_dtype; this default is for sampling and evaluation.
+    """
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.bfloat16
     return torch.float32
@@ -378,7 +386,11 @@ def load_reward_model(
     dtype: torch.dtype | None = None,
     lora: LoraSettings | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a one-output sequence classifier; from a causal LM the head is random."""
+    """Load a one-output sequence classifier; from a causal LM the head is random.
+
+    A tokenizer that pads with EOS (or has no pad token) gets a pad token of its own
+    (add_reward_pad_token), so the saved model scores the same in plain transformers.
+    """
     model, tokenizer = _load_with_tokenizer(
         AutoModelForSequenceClassification,
         name_or_path,
@@ -386,9 +398,39 @@ def load_reward_model(
         dtype=dtype,
         num_labels=1,
     )
+    if tokenizer.pad_token_id == tokenizer.eos_token_id:
+        add_reward_pad_token(model, tokenizer)
     if lora is not None:
         model = apply_lora(model, lora, task_type="SEQ_CLS")
     return model, tokenizer
+
+
+def add_reward_pad_token(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase
+) -> None:
+    """Give a reward model a pad token of its own (REWARD_PAD_TOKEN), not EOS.
+
+    Transformers' sequence classifiers (LlamaForSequenceClassification and the other
+    decoder ones) read the score at the rightmost token that is not
+    config.pad_token_id. A text ends with EOS (that is where rankwise reads it), so
+    with pad = EOS, the usual fallback for tokenizers without a pad token (Llama 3),
+    plain transformers reads the token before it and scores differently. So the pad
+    token must be one that never ends a text, in both the saved tokenizer and
+    config.json: then `AutoTokenizer` pads with it and
+    `AutoModelForSequenceClassification` reads the EOS, like rankwise, for either
+    padding side. Only setting config.pad_token_id to some unused id would leave the
+    tokenizer padding with EOS (or unable to pad at all). The new embedding row
+    (if the vocabulary had no spare row) sits only at masked positions, so it
+    changes no score; token ids stay the same, so texts encode as before.
+    """
+    tokenizer.add_special_tokens({"pad_token": REWARD_PAD_TOKEN})
+    embeddings = cast(torch.nn.Embedding, model.get_input_embeddings())
+    if len(tokenizer) > embeddings.num_embeddings:
+        # mean_resizing samples from the embeddings' covariance (a 4096x4096
+        # matrix for Llama 3 8B) to help generation; a row only padding reads
+        # needs none of that.
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    model.config.pad_token_id = tokenizer.pad_token_id
 
 
 def _load_with_tokenizer(
@@ -454,19 +496,48 @@ def save_model(
     config: object | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Save a plain HF folder (LoRA merged), rankwise_config.json and rankwise.json."""
+    """Save a plain HF folder (LoRA merged), rankwise_config.json and rankwise.json.
+
+    A TrainConfig's save_dtype sets the saved weights' dtype; the live model keeps
+    its own (fp32 master weights go on training after a checkpoint).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if isinstance(model, PeftModel):
         # Merge a copy: the caller may keep training the adapters after a checkpoint.
         model = copy.deepcopy(model).merge_and_unload()
-    model.save_pretrained(folder)
+    if isinstance(config, TrainConfig):
+        _save_as(model, folder, save_dtype(config.save_dtype, base_dtype(config.model)))
+    else:
+        model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     if config is not None:
         _write_json(folder / RANKWISE_CONFIG_FILE, dataclasses.asdict(config))  # type: ignore[call-overload]
     if extra is not None:
         _write_json(folder / RANKWISE_EXTRA_FILE, extra)
     return folder
+
+
+def _save_as(model: Any, folder: Path, dtype: torch.dtype) -> None:
+    """save_pretrained with float weights cast to `dtype`, as config.json says."""
+    state = {
+        key: value.to(dtype) if value.is_floating_point() else value
+        for key, value in model.state_dict().items()
+    }
+    model.save_pretrained(folder, state_dict=state)
+    # save_pretrained writes the live model's dtype; the file holds `dtype`.
+    path = folder / "config.json"
+    saved = json.loads(path.read_text())
+    saved["dtype"] = str(dtype).removeprefix("torch.")
+    path.write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
+
+
+def base_dtype(name_or_path: str | Path | None) -> torch.dtype | None:
+    """The dtype a model's config.json states (`dtype`/`torch_dtype`), or None."""
+    dtype = _from_pretrained(AutoConfig, resolve_model(name_or_path)).dtype
+    if isinstance(dtype, str):
+        dtype = getattr(torch, dtype, None)
+    return dtype if isinstance(dtype, torch.dtype) else None
 
 
 def read_extra(folder: Path) -> dict[str, Any]:

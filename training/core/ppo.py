@@ -35,8 +35,10 @@ from training.core.losses import (
     ppo_value_loss,
     pretraining_nll_loss,
 )
+from training.core.memory import prepare_for_training
 from training.core.models import load_policy
 from training.core.ppo_config import PPOConfig
+from training.core.precision import MASTER_DTYPE
 from training.core.recipe import TrainResult, resolve_device, set_seed
 from training.core.rl_loop import (
     KLController,
@@ -252,12 +254,13 @@ def train_ppo(
     set_seed(config.seed)
     device = resolve_device(config.device)
     lm, tokenizer = load_policy(
-        config.model, device=device, lora=config.lora_settings()
+        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
     )
+    lm = prepare_for_training(lm, config)
     # Dropout off throughout: it would make old and new log-probs disagree.
     policy = PolicyWithValue(lm).eval()
-    n_steps = n_rl_steps(len(prompts), config)
     updates = config.ppo_epochs * config.num_mini_batches
+    n_steps = n_rl_steps(len(prompts), config, updates)
     controller = kl_controller(config)
     update = PPOUpdate(
         policy,

@@ -23,11 +23,13 @@ from training.core.loop import (
     LoopState,
     ProgressCallback,
     StepFn,
+    grouped,
     make_optimizer,
     train_loop,
 )
 from training.core.models import RANKWISE_CONFIG_FILE, pick_device
 from training.core.plots import plot_loss_curve
+from training.core.precision import resolve_precision
 from training.core.schedule import epochs_for, resolve_lr
 from training.core.train_config import TrainConfig
 
@@ -78,16 +80,23 @@ def run_training(
     pad_token_id: int,
     progress_callback: ProgressCallback | None = None,
 ) -> LoopState:
-    """Optimise `step` over shuffled batches of `groups` as `config` says."""
+    """Optimise `step` over shuffled batches of `groups` as `config` says.
+
+    batch_size groups form a micro-batch (one forward; a ranking's K completions
+    always share it) and grad_accum_steps consecutive micro-batches one optimiser
+    step; an epoch's last step may hold fewer.
+    """
     write_config(config)
     batches = epoch_batches(
         groups, config.batch_size, pad_token_id=pad_token_id, seed=config.seed
     )
-    epochs = epochs_for(config.epochs, len(batches(0)), config.min_steps)
+    accum = config.accum_steps()
+    steps_per_epoch = len(grouped(batches, accum)(0))
+    epochs = epochs_for(config.epochs, steps_per_epoch, config.min_steps)
     optimizer, scheduler = make_optimizer(
         model,
         lr=resolve_lr(config, model),
-        total_steps=epochs * len(batches(0)),
+        total_steps=epochs * steps_per_epoch,
         warmup_fraction=config.warmup_fraction,
     )
     settings = LoopSettings(
@@ -97,6 +106,8 @@ def run_training(
         checkpoint_every=config.checkpoint_every,
         resume=config.resume,
         desc=type(config).__name__.removesuffix("Config").lower(),
+        precision=resolve_precision(config.mixed_precision, model_device(model)),
+        accum_steps=accum,
     )
     return train_loop(
         model, optimizer, scheduler, batches, step, settings, progress_callback

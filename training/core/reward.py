@@ -31,7 +31,9 @@ from training.core.losses import (
     kwise_pairwise_accuracy,
     masked_mean,
 )
+from training.core.memory import prepare_for_training
 from training.core.models import load_reward_model, reward_scores, save_model
+from training.core.precision import MASTER_DTYPE
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
@@ -62,8 +64,9 @@ def train_reward(
     set_seed(config.seed)
     device = resolve_device(config.device)
     model, tokenizer = load_reward_model(
-        config.model, device=device, lora=config.lora_settings()
+        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
     )
+    model = prepare_for_training(model, config)
     groups = encode_rankings(tokenizer, rankings, max_length=config.max_length)
     train, held_out = split_groups(groups, config.eval_fraction, config.seed)
     pad = tokenizer.pad_token_id

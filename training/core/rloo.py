@@ -14,7 +14,9 @@ from torch import Tensor
 
 from training.core.loop import ProgressCallback
 from training.core.losses import rloo_advantages
+from training.core.memory import prepare_for_training
 from training.core.models import load_policy
+from training.core.precision import MASTER_DTYPE
 from training.core.recipe import TrainResult, resolve_device, set_seed
 from training.core.rl_loop import (
     KLController,
@@ -107,8 +109,9 @@ def train_rloo(
     set_seed(config.seed)
     device = resolve_device(config.device)
     policy, tokenizer = load_policy(
-        config.model, device=device, lora=config.lora_settings()
+        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
     )
+    policy = prepare_for_training(policy, config)
     policy.eval()  # dropout off: the sampled and trained log-probs must agree
     controller = kl_controller(config)
     update = RLOOUpdate(

@@ -28,6 +28,7 @@ from training.core.generation import Generation, generate
 from training.core.logprobs import completion_targets, eval_mode, token_logprobs
 from training.core.losses import per_token_kl
 from training.core.models import load_policy, load_reward_model
+from training.core.precision import resolve_precision
 from training.core.reward import score
 from training.core.rollout_config import RLConfig, SamplingConfig
 
@@ -85,14 +86,18 @@ def load_reward_fn(config: SamplingConfig, device: torch.device) -> RewardFn:
     """The reward model of config.reward_model as a RewardFn."""
     if config.reward_model is None:
         raise ValueError("reward_model: give a reward-model folder to score samples")
-    model, tokenizer = load_reward_model(config.reward_model, device=device)
+    dtype = resolve_precision(config.mixed_precision, device).frozen_dtype
+    model, tokenizer = load_reward_model(
+        config.reward_model, device=device, dtype=dtype
+    )
     model.eval().requires_grad_(False)
     return reward_model_fn(model, tokenizer, max_length=config.max_length)
 
 
 def load_reference(config: RLConfig, device: torch.device) -> Any:
     """The frozen reference policy (the starting policy unless ref_model is set)."""
-    model, _ = load_policy(config.ref_model or config.model, device=device)
+    dtype = resolve_precision(config.mixed_precision, device).frozen_dtype
+    model, _ = load_policy(config.ref_model or config.model, device=device, dtype=dtype)
     return model.eval().requires_grad_(False)
 
 

@@ -21,7 +21,9 @@ from training.core.groups import GroupBatch, encode_group, in_batches, split_gro
 from training.core.logprobs import completion_token_logprobs
 from training.core.loop import ProgressCallback, StepFn
 from training.core.losses import masked_mean
+from training.core.memory import prepare_for_training
 from training.core.models import load_policy, save_model
+from training.core.precision import MASTER_DTYPE
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
@@ -48,8 +50,9 @@ def train_sft(
     set_seed(config.seed)
     device = resolve_device(config.device)
     model, tokenizer = load_policy(
-        config.model, device=device, lora=config.lora_settings()
+        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
     )
+    model = prepare_for_training(model, config)
     groups = [
         encode_group(
             tokenizer, d.prompt, [d.completion], [1], max_length=config.max_length

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+PRECISIONS = ("auto", "no", "bf16", "fp16")
+SAVE_DTYPES = ("auto", "float32", "bfloat16", "float16")
+
 
 @dataclass(frozen=True)
 class LoraSettings:
@@ -44,8 +47,20 @@ class TrainConfig:
         default=60,
         metadata={"help": "optimiser steps at least: epochs rise until data gives it"},
     )
+    # batch_size is the micro-batch (TRL's per-device batch): what one forward holds.
     batch_size: int = field(
-        default=8, metadata={"help": "prompts (rankings, pairs or demos) per step"}
+        default=8,
+        metadata={
+            "help": "prompts (rankings, pairs or demos) per forward; a step takes "
+            "batch_size x grad_accum_steps"
+        },
+    )
+    grad_accum_steps: int = field(
+        default=1,
+        metadata={
+            "help": "micro-batches whose gradients are summed into one optimiser "
+            "step: the same step in less memory"
+        },
     )
     lr: float | None = field(
         default=None,
@@ -67,6 +82,24 @@ class TrainConfig:
     seed: int = field(
         default=0, metadata={"help": "seed for the split, shuffling and init"}
     )
+    # --- precision: fp32 master weights; autocast only where the GPU computes bf16
+    mixed_precision: str = field(
+        default="auto",
+        metadata={
+            "help": "forward under autocast: auto (bf16 on a CUDA device that has "
+            "it, else no), no, bf16 or fp16 (with a loss scaler); weights and "
+            "optimiser state stay fp32",
+            "choices": PRECISIONS,
+        },
+    )
+    save_dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "dtype of the saved weights: auto (the base model's, else "
+            "float32), float32, bfloat16 or float16",
+            "choices": SAVE_DTYPES,
+        },
+    )
     # --- LoRA: off, full fine-tuning is affordable on the models we train by default
     lora: bool = field(
         default=False, metadata={"help": "train LoRA adapters instead of all weights"}
@@ -87,7 +120,22 @@ class TrainConfig:
     device: str = field(
         default="auto", metadata={"help": "auto (CUDA if present), cpu or cuda[:N]"}
     )
+    gradient_checkpointing: bool = field(
+        default=False,
+        metadata={
+            "help": "recompute each layer's activations in the backward pass: "
+            "less memory for about a third more compute"
+        },
+    )
 
     def lora_settings(self) -> LoraSettings | None:
         """The LoRA settings when --lora is on, else None."""
         return LoraSettings(r=self.lora_r, alpha=self.lora_alpha) if self.lora else None
+
+    def accum_steps(self) -> int:
+        """grad_accum_steps, checked to be a positive count."""
+        if self.grad_accum_steps < 1:
+            raise ValueError(
+                f"grad_accum_steps: expected 1 or more, got {self.grad_accum_steps}"
+            )
+        return self.grad_accum_steps
