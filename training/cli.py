@@ -2,7 +2,8 @@
 
 Each command is a frozen config dataclass and the function that runs it; every field
 becomes an option with the field's help text and type (litgpt style), so the config
-is the command line and the command line is the config.
+is the command line and the command line is the config. Under `torchrun` (or
+`accelerate launch`) the processes train data-parallel and rank 0 prints the result.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -19,6 +21,7 @@ from training.core.best_of_n import run_best_of_n, train_raft
 from training.core.candidates import generate_candidates
 from training.core.configs import CONFIGS, unwrap_optional
 from training.core.data import DataError
+from training.core.distributed import close_distributed, init_distributed, is_main
 from training.core.dpo import train_dpo
 from training.core.models import ModelError
 from training.core.ppo import train_ppo
@@ -41,19 +44,32 @@ COMMANDS: dict[str, tuple[type, Callable[..., Any]]] = {
     name: (CONFIGS[name], RUNNERS[name]) for name in CONFIGS
 }
 EXIT_BAD_INPUT = 2  # argparse's own code for a bad command line
+# Commands whose recipe shards data across torchrun's processes (recipe.run_training);
+# the RL and generation commands still run on one process.
+DATA_PARALLEL = ("sft", "reward", "dpo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command; 2 on bad data or a missing model."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command not in DATA_PARALLEL and os.environ.get("WORLD_SIZE", "1") != "1":
+        parser.error(
+            f"{args.command} runs on one process; only {', '.join(DATA_PARALLEL)} "
+            "train data-parallel under torchrun / accelerate launch"
+        )
     config_class, run = COMMANDS[args.command]
     config = config_from_args(config_class, args)
+    init_distributed()
     try:
         result = run(config)
+        if is_main():
+            print(json.dumps(result.metrics, indent=2, sort_keys=True, default=str))
     except (DataError, ModelError) as err:
         print(f"python -m training {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(json.dumps(result.metrics, indent=2, sort_keys=True, default=str))
+    finally:
+        close_distributed()
     return 0
 
 

@@ -4,7 +4,8 @@ Data are groups of completions (rankings; a pair is a K=2 ranking; a KTO label i
 Each completion is ONE row of the batch, so a ranking's C(K,2) pairs index K
 log-probs rather than forwarding two sequences per pair, and the K rows forward their
 shared prompt once (logprobs.shared_prompt_logprobs). Reference log-probs are computed
-once for the whole data set before training, then the reference is freed.
+once for the whole data set before training, then the reference is freed. Launched
+data-parallel, the ranks split that precompute and gather it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from training.core.data import (
     as_rankings,
     load_examples,
 )
+from training.core.distributed import gather, is_main, split_map
 from training.core.dpo_config import DPOConfig
 from training.core.groups import (
     Group,
@@ -82,7 +84,9 @@ def train_dpo(
     )
     model = prepare_for_training(model, config)
     pad = tokenizer.pad_token_id
-    generated = online_rankings(model, tokenizer, rankings, config, device)
+    # Rank 0's samples for all: GPU sampling may differ between ranks, and every
+    # rank must train on the same data to shard it.
+    generated = gather(online_rankings(model, tokenizer, rankings, config, device))[0]
     rankings = [*rankings, *generated]
     groups = encode_rankings(tokenizer, rankings, max_length=config.max_length)
     groups = attach_reference(groups, model, config, pad_token_id=pad)
@@ -99,7 +103,8 @@ def train_dpo(
     model = merged(model)
     eval_batches = in_batches(held_out, EVAL_BATCH, pad_token_id=pad)
     metrics = evaluate_dpo(model, eval_batches, objective)
-    save_model(model, tokenizer, Path(config.out), config=config)
+    if is_main():
+        save_model(model, tokenizer, Path(config.out), config=config)
     mix = {
         "n_train": len(train),
         "n_human": len(rankings) - len(generated),
@@ -207,7 +212,10 @@ def attach_reference(
     batches = [
         b.tokens for b in in_batches(by_length, EVAL_BATCH, pad_token_id=pad_token_id)
     ]
-    sums = reference_logprobs_cached(reference, batches, checkpoint_dir(config))
+    sums = split_map(
+        lambda part: reference_logprobs_cached(reference, part, checkpoint_dir(config)),
+        batches,
+    )
     if reference is not policy:
         # Training never needs the reference again: give its memory to the policy.
         del reference

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from transformers import GenerationConfig
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from training.core.batching import Text, collate, encode_prompt
 from training.core.logprobs import eval_mode
@@ -71,21 +71,51 @@ def _generate_batch(
         padding_side="left",  # new tokens are appended on the right
     ).to(_device(model))
     eos_ids = _eos_ids(model, tokenizer)
+    recorder = SampledLogprobs()
     out = model.generate(
         input_ids=batch.input_ids,
         attention_mask=batch.attention_mask,
         generation_config=_generation_config(settings, tokenizer, eos_ids),
+        logits_processor=LogitsProcessorList([recorder]),
     )
     new = out.sequences[:, batch.input_ids.shape[1] :]  # (B, N)
-    logits = torch.stack(out.logits, dim=1).float()  # (B, N, V)
-    logprobs = (
-        logits.log_softmax(-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
-    )  # (B, N)
+    logprobs = recorder.logprobs(new)  # (B, N)
     keep = _until_first_eos(new, eos_ids)  # (B, N)
     return [
         _to_generation(tokenizer, new[i], logprobs[i], keep[i], eos_ids)
         for i in range(len(rows))
     ]
+
+
+class SampledLogprobs(LogitsProcessor):
+    """Records each sampled token's log-prob under the raw logits, step by step.
+
+    Placed before temperature and top-p, it sees the raw logits. A step's token is
+    only sampled after the processors run, so it is read from `input_ids` at the
+    next step: one step's (B, V) log-probs are kept, never all of them.
+    """
+
+    def __init__(self) -> None:
+        self.previous: torch.Tensor | None = None  # (B, V) last step's log-probs
+        self.sampled: list[torch.Tensor] = []  # (B,) per step but the last
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor
+    ) -> torch.FloatTensor:
+        """Take the previous step's token log-prob; keep this step's log-probs."""
+        if self.previous is not None:
+            self.sampled.append(self._gather(input_ids[:, -1]))
+        self.previous = scores.float().log_softmax(-1)  # (B, V)
+        return scores
+
+    def logprobs(self, new: torch.Tensor) -> torch.Tensor:
+        """Log-probs (B, N) of the N new tokens; the last one is read from `new`."""
+        return torch.stack([*self.sampled, self._gather(new[:, -1])], dim=1)
+
+    def _gather(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The previous step's log-prob of each row's token, (B,)."""
+        assert self.previous is not None, "no generation step has run"
+        return self.previous.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
 
 
 def _to_generation(
@@ -131,7 +161,6 @@ def _generation_config(
         eos_token_id=eos_ids,
         pad_token_id=tokenizer.pad_token_id,
         return_dict_in_generate=True,
-        output_logits=True,  # raw logits, before temperature and top-p warping
         **sampling,
     )
 

@@ -6,6 +6,11 @@ each epoch's micro-batches; `accum_steps` consecutive ones make an optimiser ste
 forward, the optimiser steps, the progress bar and the checkpoint in
 OUT/checkpoint/state.pt that `--resume` continues from. Steps, progress and
 checkpoints count optimiser steps.
+
+Launched data-parallel (training/core/distributed.py), every rank runs this loop on
+its own shard of each step's micro-batches: the ranks start from rank 0's weights,
+average their gradients before clipping and their metrics before logging, and only
+rank 0 shows progress and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from training.core.distributed import (
+    average_gradients,
+    broadcast_parameters,
+    gather,
+    is_main,
+)
 from training.core.precision import Precision
 
 ProgressCallback = Callable[[float, str, dict[str, float]], None]
@@ -69,17 +80,24 @@ def train_loop(
         state = load_checkpoint(
             settings.checkpoint_dir, model, optimizer, scheduler, scaler
         )
+    broadcast_parameters(_trainable(model))
     steps = grouped(batches, settings.accum_steps)
     total = settings.epochs * len(steps(0))
     model.train()
-    bar = tqdm(total=total, initial=state.step, desc=settings.desc, mininterval=1.0)
+    bar = tqdm(
+        total=total,
+        initial=state.step,
+        desc=settings.desc,
+        mininterval=1.0,
+        disable=not is_main(),
+    )
     for micro_batches in _remaining(steps, settings.epochs, state.step):
         metrics = _optimise(model, optimizer, scheduler, step, micro_batches, settings)
         state.step += 1
         state.history.append({"step": float(state.step), **metrics})
         bar.update()
         bar.set_postfix(loss=f"{metrics['loss']:.4f}", refresh=False)
-        if progress_callback is not None:
+        if progress_callback is not None and is_main():
             progress_callback(state.step / total, f"step {state.step}/{total}", metrics)
         if settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
             save_checkpoint(
@@ -131,8 +149,18 @@ def _optimise(
         precision.backward(loss / len(micro_batches))
         rows.append({"loss": loss.item(), **metrics})
     apply_update(model, optimizer, scheduler, precision, settings.max_grad_norm)
-    mean = {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}
-    return {**mean, "lr": float(scheduler.get_last_lr()[0])}
+    return {**_mean_over_ranks(rows), "lr": float(scheduler.get_last_lr()[0])}
+
+
+def _mean_over_ranks(rows: list[dict[str, float]]) -> dict[str, float]:
+    """Each metric's mean over every rank's micro-batches that report it."""
+    everyone = [row for rank_rows in gather(rows) for row in rank_rows]
+    keys = dict.fromkeys(key for row in everyone for key in row)
+    return {
+        key: sum(values) / len(values)
+        for key in keys
+        if (values := [row[key] for row in everyone if key in row])
+    }
 
 
 def apply_update(
@@ -142,7 +170,7 @@ def apply_update(
     precision: Precision,
     max_grad_norm: float,
 ) -> None:
-    """Clip the summed gradients and step the optimiser and the schedule.
+    """Average gradients over ranks, clip them, step the optimiser and the schedule.
 
     With fp16's scaler the gradients are unscaled before clipping, and a step whose
     gradients hold inf/NaN is skipped (the scaler then lowers its scale).
@@ -158,6 +186,8 @@ def _update(
     precision: Precision,
     max_grad_norm: float,
 ) -> None:
+    # Averaged first, so every rank clips, and the scaler skips, the same gradients.
+    average_gradients(_trainable(model))
     scaler = precision.scaler
     if scaler is not None:
         scaler.unscale_(optimizer)
@@ -203,8 +233,11 @@ def save_checkpoint(
     state: LoopState,
     scaler: torch.amp.GradScaler | None = None,
 ) -> None:
-    """Write trained weights, optimiser, schedule, scaler, step, history atomically."""
-    if folder is None:
+    """Write trained weights, optimiser, schedule, scaler, step, history atomically.
+
+    Only rank 0 writes: every rank holds the same weights and optimiser state.
+    """
+    if folder is None or not is_main():
         return
     folder.mkdir(parents=True, exist_ok=True)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import fcntl
 import hashlib
@@ -19,6 +18,7 @@ from typing import Any, cast
 
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model
+from peft.tuners.lora import LoraLayer
 from tokenizers import Tokenizer, decoders, pre_tokenizers, processors, trainers
 from tokenizers.models import BPE
 from transformers import (
@@ -503,13 +503,17 @@ def save_model(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    state = None
     if isinstance(model, PeftModel):
-        # Merge a copy: the caller may keep training the adapters after a checkpoint.
-        model = copy.deepcopy(model).merge_and_unload()
+        # Merged weights in a new state dict: the live model keeps training its
+        # adapters after a checkpoint, and no second copy of it is made.
+        state = merged_lora_state(model)
+        model = model.get_base_model()
     if isinstance(config, TrainConfig):
-        _save_as(model, folder, save_dtype(config.save_dtype, base_dtype(config.model)))
+        dtype = save_dtype(config.save_dtype, base_dtype(config.model))
+        _save_as(model, folder, dtype, state)
     else:
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, state_dict=state)
     tokenizer.save_pretrained(folder)
     if config is not None:
         _write_json(folder / RANKWISE_CONFIG_FILE, dataclasses.asdict(config))  # type: ignore[call-overload]
@@ -518,11 +522,48 @@ def save_model(
     return folder
 
 
-def _save_as(model: Any, folder: Path, dtype: torch.dtype) -> None:
-    """save_pretrained with float weights cast to `dtype`, as config.json says."""
+@torch.no_grad()
+def merged_lora_state(model: PeftModel) -> dict[str, torch.Tensor]:
+    """The base model's state dict, plain names, W + scale * B @ A for LoRA layers.
+
+    One layer at a time on its device, then on the CPU: peft's merge_and_unload
+    would rewrite the live model, and merging a deep copy doubles its memory.
+    """
+    base = model.get_base_model()
+    modules = dict(base.named_modules())
+    state: dict[str, torch.Tensor] = {}
+    for key, value in base.state_dict().items():
+        name = _plain_name(key, model.active_adapter)
+        if name is None:
+            continue
+        owner = modules.get(key.removesuffix(".base_layer.weight"))
+        if isinstance(owner, LoraLayer):
+            layer = cast(Any, owner)  # peft's Linear, Embedding, ... define it
+            deltas = [layer.get_delta_weight(a) for a in owner.active_adapters]
+            value = value + sum(deltas)
+        state[name] = value.cpu()
+    return state
+
+
+def _plain_name(key: str, adapter: str) -> str | None:
+    """A peft-wrapped parameter's name in the plain model, None for adapter weights."""
+    parts = key.split(".")
+    if "original_module" in parts or any(p.startswith("lora_") for p in parts):
+        return None
+    key = key.replace(".base_layer.", ".")
+    return key.replace(f".modules_to_save.{adapter}.", ".")
+
+
+def _save_as(
+    model: Any,
+    folder: Path,
+    dtype: torch.dtype,
+    state: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """save_pretrained of `state` (the model's own by default) cast to `dtype`."""
     state = {
         key: value.to(dtype) if value.is_floating_point() else value
-        for key, value in model.state_dict().items()
+        for key, value in (model.state_dict() if state is None else state).items()
     }
     model.save_pretrained(folder, state_dict=state)
     # save_pretrained writes the live model's dtype; the file holds `dtype`.

@@ -50,6 +50,7 @@ from training.core.rl_loop import (
     run_rl,
 )
 from training.core.rollout import (
+    Reference,
     RewardFn,
     Rollout,
     collect_rollout,
@@ -124,7 +125,7 @@ class PPOUpdate:
     """One PPO step on a batch of prompts: roll out, score, optimise (an UpdateFn)."""
 
     policy: PolicyWithValue
-    ref_model: Any
+    reference: Reference
     tokenizer: Any
     reward_fn: RewardFn
     config: PPOConfig
@@ -136,7 +137,7 @@ class PPOUpdate:
         """Sample and score one completion per prompt, then run the PPO epochs."""
         rollout = collect_rollout(
             self.policy.lm,
-            self.ref_model,
+            self.reference,
             self.tokenizer,
             prompts,
             self.reward_fn,
@@ -264,7 +265,7 @@ def train_ppo(
     controller = kl_controller(config)
     update = PPOUpdate(
         policy,
-        load_reference(config, device),
+        load_reference(config, lm, device),
         tokenizer,
         reward_fn or load_reward_fn(config, device),
         config,

@@ -2,6 +2,10 @@
 
 A recipe is setup -> train -> save -> cleanup (torchtune); these helpers keep the
 reward, DPO and SFT recipes to their method-specific parts.
+
+Launched data-parallel (torchrun), every rank runs the whole recipe: each trains on
+its shard of every micro-batch and computes the same final model, and rank 0 alone
+writes the config, metrics, loss curve and model (the others wait at a barrier).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +21,8 @@ from typing import Any
 import torch
 from peft import PeftModel
 
-from training.core.groups import Group, epoch_batches
+from training.core.distributed import barrier, is_main, local_rank, shard, world_size
+from training.core.groups import Group, GroupBatch, collate_groups
 from training.core.loop import (
     LoopSettings,
     LoopState,
@@ -54,8 +59,11 @@ def set_seed(seed: int) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
-    """'auto' picks CUDA when present; anything else is a torch device string."""
-    return pick_device() if name == "auto" else torch.device(name)
+    """'auto' picks CUDA (this rank's GPU) when present; else a torch device string."""
+    device = pick_device() if name == "auto" else torch.device(name)
+    if device.type == "cuda" and device.index is None and world_size() > 1:
+        return torch.device("cuda", local_rank())
+    return device
 
 
 def checkpoint_dir(config: TrainConfig) -> Path:
@@ -65,6 +73,8 @@ def checkpoint_dir(config: TrainConfig) -> Path:
 
 def write_config(config: TrainConfig) -> None:
     """Save the config beside the checkpoint, so a checkpoint says how it was made."""
+    if not is_main():
+        return
     folder = checkpoint_dir(config)
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
@@ -84,10 +94,11 @@ def run_training(
 
     batch_size groups form a micro-batch (one forward; a ranking's K completions
     always share it) and grad_accum_steps consecutive micro-batches one optimiser
-    step; an epoch's last step may hold fewer.
+    step; an epoch's last step may hold fewer. With N ranks a step takes
+    batch_size x N x grad_accum_steps groups (TRL's global batch).
     """
     write_config(config)
-    batches = epoch_batches(
+    batches = rank_batches(
         groups, config.batch_size, pad_token_id=pad_token_id, seed=config.seed
     )
     accum = config.accum_steps()
@@ -114,18 +125,49 @@ def run_training(
     )
 
 
+def rank_batches(
+    groups: Sequence[Group], batch_size: int, *, pad_token_id: int, seed: int
+) -> Callable[[int], list[GroupBatch]]:
+    """epoch -> this rank's micro-batches: its share of each shuffled global one.
+
+    A global micro-batch is batch_size x world_size groups, the same on every rank
+    (same seed), so all ranks run as many forwards; the epoch's last one, when it
+    does not divide evenly, repeats its first groups to fill the ranks (distributed.
+    shard). One process gets groups.epoch_batches's batches.
+    """
+    width = batch_size * world_size()
+
+    def batches(epoch: int) -> list[GroupBatch]:
+        generator = torch.Generator().manual_seed(seed + epoch)
+        order = torch.randperm(len(groups), generator=generator).tolist()
+        return [
+            collate_groups(
+                shard([groups[i] for i in order[start : start + width]]),
+                pad_token_id=pad_token_id,
+            )
+            for start in range(0, len(order), width)
+        ]
+
+    return batches
+
+
 def write_results(
     config: TrainConfig, metrics: dict[str, Any], state: LoopState
 ) -> TrainResult:
-    """Write metrics.json and loss_curve.png into OUT; the TrainResult for them."""
+    """Write metrics.json and loss_curve.png into OUT; the TrainResult for them.
+
+    Rank 0 writes; every rank returns after it has (so OUT is complete for all).
+    """
     out = Path(config.out)
-    metrics = {**metrics, "steps": state.step}
+    metrics = {**metrics, "steps": state.step, "world_size": world_size()}
     if state.history:
         metrics["final_train_loss"] = state.history[-1]["loss"]
-    text = json.dumps(metrics, indent=2, sort_keys=True)
-    (out / METRICS_FILE).write_text(text + "\n")
-    title = f"{type(config).__name__.removesuffix('Config')} loss"
-    plot_loss_curve(state.history, out / LOSS_CURVE_FILE, title=title)
+    if is_main():
+        text = json.dumps(metrics, indent=2, sort_keys=True)
+        (out / METRICS_FILE).write_text(text + "\n")
+        title = f"{type(config).__name__.removesuffix('Config')} loss"
+        plot_loss_curve(state.history, out / LOSS_CURVE_FILE, title=title)
+    barrier()
     return TrainResult(out, metrics)
 
 

@@ -18,6 +18,7 @@ import torch
 
 from training.core.batching import Text, collate, encode_prompt_completion
 from training.core.data import load_rankings
+from training.core.distributed import is_main
 from training.core.groups import (
     GroupBatch,
     encode_rankings,
@@ -85,7 +86,8 @@ def train_reward(
     metrics = evaluate_reward(model, in_batches(held_out, EVAL_BATCH, pad_token_id=pad))
     metrics |= {"reward_offset": offset, "n_train": len(train), "n_eval": len(held_out)}
     extra = {"reward_offset": offset, "offset_folded": True}
-    save_model(model, tokenizer, Path(config.out), config=config, extra=extra)
+    if is_main():
+        save_model(model, tokenizer, Path(config.out), config=config, extra=extra)
     result = write_results(config, metrics, state)
     return RewardResult(result.out, result.metrics, offset)
 

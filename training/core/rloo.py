@@ -29,6 +29,7 @@ from training.core.rl_loop import (
 )
 from training.core.rloo_config import RLOOConfig
 from training.core.rollout import (
+    Reference,
     RewardFn,
     collect_rollout,
     load_prompts,
@@ -56,7 +57,7 @@ class RLOOUpdate:
     """One RLOO step on a batch of prompts: K samples each, one update (an UpdateFn)."""
 
     policy: Any
-    ref_model: Any
+    reference: Reference
     tokenizer: Any
     reward_fn: RewardFn
     config: RLOOConfig
@@ -68,7 +69,7 @@ class RLOOUpdate:
         config = self.config
         rollout = collect_rollout(
             self.policy,
-            self.ref_model,
+            self.reference,
             self.tokenizer,
             prompts,
             self.reward_fn,
@@ -116,7 +117,7 @@ def train_rloo(
     controller = kl_controller(config)
     update = RLOOUpdate(
         policy,
-        load_reference(config, device),
+        load_reference(config, policy, device),
         tokenizer,
         reward_fn or load_reward_fn(config, device),
         config,

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
+from peft import PeftModel
 from torch import Tensor
 
 from training.core.batching import (
@@ -94,11 +96,31 @@ def load_reward_fn(config: SamplingConfig, device: torch.device) -> RewardFn:
     return reward_model_fn(model, tokenizer, max_length=config.max_length)
 
 
-def load_reference(config: RLConfig, device: torch.device) -> Any:
+@dataclass(frozen=True)
+class Reference:
+    """The frozen reference policy; `adapters_off`: the LoRA policy without adapters."""
+
+    model: Any
+    adapters_off: bool = False
+
+    @torch.no_grad()
+    def logprobs(self, tokens: Batch, temperature: float) -> Tensor:
+        """Per-token log-probs (B, T-1) at the sampling temperature."""
+        base = self.model.disable_adapter() if self.adapters_off else nullcontext()
+        with base, eval_mode(self.model):
+            logprobs, _ = policy_logprobs(self.model, tokens, temperature)
+        return logprobs
+
+
+def load_reference(config: RLConfig, policy: Any, device: torch.device) -> Reference:
     """The frozen reference policy (the starting policy unless ref_model is set)."""
+    if config.ref_model is None and isinstance(policy, PeftModel):
+        # LoRA leaves the base weights untouched: the policy with its adapters
+        # disabled is the starting policy, so no second copy of the model.
+        return Reference(policy, adapters_off=True)
     dtype = resolve_precision(config.mixed_precision, device).frozen_dtype
     model, _ = load_policy(config.ref_model or config.model, device=device, dtype=dtype)
-    return model.eval().requires_grad_(False)
+    return Reference(model.eval().requires_grad_(False))
 
 
 def sample(
@@ -153,7 +175,7 @@ def policy_logprobs(
 @torch.no_grad()
 def collect_rollout(
     model: Any,
-    ref_model: Any,
+    reference: Reference,
     tokenizer: Any,
     prompts: Sequence[Text],
     reward_fn: RewardFn,
@@ -166,8 +188,7 @@ def collect_rollout(
     device = next(model.parameters()).device
     max_prompt = max(1, config.max_length - config.max_new_tokens)
     tokens = encode_samples(tokenizer, row_prompts, samples, max_prompt).to(device)
-    with eval_mode(ref_model):
-        ref_logprobs, _ = policy_logprobs(ref_model, tokens, config.temperature)
+    ref_logprobs = reference.logprobs(tokens, config.temperature)
     completions = [g.text for g in samples]
     scores = reward_fn(row_prompts, completions).float().to(device)  # (B,)
     mask = completion_targets(tokens).float()  # (B, T-1)

@@ -17,6 +17,7 @@ from training.core.data import (
     UnpairedExample,
     load_examples,
 )
+from training.core.distributed import is_main
 from training.core.groups import GroupBatch, encode_group, in_batches, split_groups
 from training.core.logprobs import completion_token_logprobs
 from training.core.loop import ProgressCallback, StepFn
@@ -73,7 +74,8 @@ def train_sft(
     )
     model = merged(model)
     after = evaluate_sft(model, eval_batches)
-    save_model(model, tokenizer, Path(config.out), config=config)
+    if is_main():
+        save_model(model, tokenizer, Path(config.out), config=config)
     metrics = _prefixed(before, "eval_before_") | _prefixed(after, "eval_")
     return write_results(config, metrics | {"n_train": len(train)}, state)
 
