@@ -26,6 +26,9 @@ ROUND_SECONDS = 240  # the whole tiny round on a busy two-core CPU, with margin
 FINAL_STATE = re.compile("Done|Failed|Cancelled")
 LOCK_WAIT_SECONDS = 10
 
+# Every image of the page has loaded and decoded (the plots are PNGs drawn on request).
+PLOTS_LOADED = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+
 
 def retry_when_locked(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
     """Wait for another connection's table lock, as SQLite's busy timeout would."""
@@ -156,9 +159,7 @@ def test_a_lead_launches_a_dpo_round_sees_it_done_and_rolls_back(
     expect(page.locator("#runs .run-status")).to_have_text(["Succeeded"] * 4)
     expect(page.locator("#cancel-form")).to_be_hidden()
     expect(page.locator('[data-lineage="candidates"]')).not_to_have_text("0")
-    page.wait_for_function(
-        "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
-    )
+    page.wait_for_function(PLOTS_LOADED)
     page.screenshot(path=artifacts / "rounds-live-done.png", full_page=True)
 
     round_.refresh_from_db()
@@ -177,6 +178,8 @@ def test_a_lead_launches_a_dpo_round_sees_it_done_and_rolls_back(
     page.get_by_role("button", name="Go").click()
     expect(page.locator("#compare thead")).to_contain_text(policy.name)
     expect(page.locator("#compare thead")).to_contain_text("current policy")
+    expect(page.locator("figure.plot img")).to_have_count(3)  # the curves over rounds
+    page.wait_for_function(PLOTS_LOADED)
     page.screenshot(path=artifacts / "rounds-compare.png", full_page=True)
     sidebar.get_by_role("link", name="Model versions").click()
     page.get_by_role("button", name=f"Roll back to {base.name}").click()
