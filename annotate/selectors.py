@@ -89,6 +89,11 @@ class ProjectCounts:
     per_annotator: list[dict[str, object]]
 
 
+def _distinct_count(status: str) -> Count:
+    """Assignments in `status`, each counted once whatever it is joined to."""
+    return Count("id", filter=Q(status=status), distinct=True)
+
+
 def project_counts(*, project: Project) -> ProjectCounts:
     """Totals for the lead's project page, and a row per annotator."""
     annotations = Annotation.objects.filter(assignment__prompt__project=project)
@@ -96,9 +101,10 @@ def project_counts(*, project: Project) -> ProjectCounts:
         Assignment.objects.filter(prompt__project=project)
         .values("annotator__username")
         .annotate(
-            submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
-            skipped=Count("id", filter=Q(status=Assignment.Status.SKIPPED)),
-            open=Count("id", filter=Q(status=Assignment.Status.OPEN)),
+            # distinct: the join to comparisons repeats each assignment per pair.
+            submitted=_distinct_count(Assignment.Status.SUBMITTED),
+            skipped=_distinct_count(Assignment.Status.SKIPPED),
+            open=_distinct_count(Assignment.Status.OPEN),
             comparisons=Count("annotation__comparisons"),
         )
         .order_by("annotator__username")

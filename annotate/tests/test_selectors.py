@@ -1,0 +1,60 @@
+"""Read-side figures a lead sees on the project page."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from annotate.selectors import project_counts
+from annotate.services import (
+    Submission,
+    annotation_submit,
+    assignment_next,
+    assignment_skip,
+)
+
+
+def _submit_ranked(project, annotator) -> None:
+    assignment = assignment_next(project=project, annotator=annotator)
+    ids = list(assignment.display_order)
+    annotation_submit(
+        assignment_id=assignment.pk,
+        annotator=annotator,
+        submission=Submission(
+            client_id=uuid.uuid4(),
+            buckets=[[cid] for cid in ids],
+            likert={cid: 7 - i for i, cid in enumerate(ids)},
+            confirm_conflicts=True,
+        ),
+    )
+
+
+@pytest.mark.django_db
+def test_per_annotator_rows_count_tasks_not_their_comparisons(
+    make_project, annotator, other_annotator
+) -> None:
+    project = make_project(k=4, n_prompts=5, members=[annotator, other_annotator])
+    for _ in range(3):
+        _submit_ranked(project, annotator)  # 3 rankings of K=4: 6 pairs each
+    skipped = assignment_next(project=project, annotator=annotator)
+    assignment_skip(
+        assignment_id=skipped.pk,
+        annotator=annotator,
+        client_id=uuid.uuid4(),
+        reason="unclear",
+    )
+    assignment_next(project=project, annotator=annotator)  # left open
+    _submit_ranked(project, other_annotator)
+    counts = project_counts(project=project)
+    rows = {row["annotator__username"]: row for row in counts.per_annotator}
+    assert rows["ada_annotator"] == {
+        "annotator__username": "ada_annotator",
+        "submitted": 3,
+        "skipped": 1,
+        "open": 1,
+        "comparisons": 18,
+    }
+    assert rows["otto_annotator"]["submitted"] == 1
+    assert rows["otto_annotator"]["comparisons"] == 6
+    assert counts.annotations == 4 and counts.comparisons == 24
