@@ -17,6 +17,7 @@ from annotate.services import (
 
 def _submit_ranked(project, annotator) -> None:
     assignment = assignment_next(project=project, annotator=annotator)
+    assert assignment is not None
     ids = list(assignment.display_order)
     annotation_submit(
         assignment_id=assignment.pk,
@@ -38,6 +39,7 @@ def test_per_annotator_rows_count_tasks_not_their_comparisons(
     for _ in range(3):
         _submit_ranked(project, annotator)  # 3 rankings of K=4: 6 pairs each
     skipped = assignment_next(project=project, annotator=annotator)
+    assert skipped is not None
     assignment_skip(
         assignment_id=skipped.pk,
         annotator=annotator,
