@@ -17,13 +17,14 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from training.core import plan as memory_plan
 from training.core.best_of_n import run_best_of_n, train_raft
 from training.core.candidates import generate_candidates
 from training.core.configs import CONFIGS, unwrap_optional
 from training.core.data import DataError
 from training.core.distributed import close_distributed, init_distributed, is_main
 from training.core.dpo import train_dpo
-from training.core.models import ModelError
+from training.core.models import ModelError, resolve_model
 from training.core.ppo import train_ppo
 from training.core.reward import train_reward
 from training.core.rloo import train_rloo
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command; 2 on bad data or a missing model."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        return run_plan(args)
     if args.command not in DATA_PARALLEL and os.environ.get("WORLD_SIZE", "1") != "1":
         parser.error(
             f"{args.command} runs on one process; only {', '.join(DATA_PARALLEL)} "
@@ -92,11 +95,74 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         add_config_options(sub, config_class)
+    add_plan_command(commands)
     return parser
 
 
-def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> None:
-    """Add --field-name for every field of the dataclass, typed from its annotation."""
+def add_plan_command(commands: Any) -> None:
+    """`plan ALGORITHM [its trainer options]`: memory per device, nothing loaded."""
+    plan = commands.add_parser(
+        "plan",
+        help="estimated peak memory per device of a training run, by part",
+        description=(memory_plan.__doc__ or "").strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    algorithms = plan.add_subparsers(dest="algorithm", required=True)
+    for name in memory_plan.PLAN_ALGORITHMS:
+        sub = algorithms.add_parser(
+            name, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        )
+        add_config_options(sub, CONFIGS[name], require=False)
+        sub.add_argument("--gpu-memory", type=float, help="GiB per device")
+        sub.add_argument("--processes", type=int, default=1, help="data-parallel")
+        sub.add_argument("--json", action="store_true", help="print JSON")
+        if name in ("dpo", "reward"):
+            sub.add_argument(
+                "--ranking-size",
+                type=int,
+                default=2,
+                help="completions per ranking, K (2: pairs)",
+            )
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """Print the memory plan of `args.algorithm`'s run and the settings that fit."""
+    config = config_from_args(CONFIGS[args.algorithm], args)
+    try:
+        policy = memory_plan.load_shape(
+            resolve_model(config.model), score_head=args.algorithm == "reward"
+        )
+        reward_path = getattr(config, "reward_model", None)
+        reward = None
+        if args.algorithm in ("ppo", "rloo") and reward_path:
+            reward = memory_plan.load_shape(resolve_model(reward_path), score_head=True)
+    except (ModelError, OSError) as err:
+        print(f"python -m training plan: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    kwargs: dict[str, Any] = {
+        "reward": reward,
+        "ranking_size": getattr(args, "ranking_size", 2),
+        "gpu_gib": args.gpu_memory,
+        "processes": args.processes,
+    }
+    plan = memory_plan.plan_memory(config, args.algorithm, policy, **kwargs)
+    fixes = []
+    if plan.fits is False:
+        fixes = memory_plan.suggest_fixes(config, args.algorithm, policy, **kwargs)
+    if args.json:
+        print(json.dumps(memory_plan.plan_json(plan, fixes), indent=2))
+    else:
+        print(memory_plan.plan_table(plan, fixes))
+    return 0
+
+
+def add_config_options(
+    parser: argparse.ArgumentParser, config_class: type, *, require: bool = True
+) -> None:
+    """Add --field-name for every field of the dataclass, typed from its annotation.
+
+    require=False leaves every option optional (a plan needs no --data).
+    """
     hints = typing.get_type_hints(config_class)
     for field in dataclasses.fields(config_class):
         option = "--" + field.name.replace("_", "-")
@@ -114,7 +180,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type) -> N
             type=kind,
             default=field.default,
             choices=field.metadata.get("choices"),
-            required=field.metadata.get("required", False),
+            required=require and field.metadata.get("required", False),
             help=help_text,
         )
 
