@@ -7,28 +7,8 @@ import uuid
 import pytest
 
 from annotate.selectors import project_counts
-from annotate.services import (
-    Submission,
-    annotation_submit,
-    assignment_next,
-    assignment_skip,
-)
-
-
-def _submit_ranked(project, annotator) -> None:
-    assignment = assignment_next(project=project, annotator=annotator)
-    assert assignment is not None
-    ids = list(assignment.display_order)
-    annotation_submit(
-        assignment_id=assignment.pk,
-        annotator=annotator,
-        submission=Submission(
-            client_id=uuid.uuid4(),
-            buckets=[[cid] for cid in ids],
-            likert={cid: 7 - i for i, cid in enumerate(ids)},
-            confirm_conflicts=True,
-        ),
-    )
+from annotate.services import assignment_next, assignment_skip
+from training.tests.fixtures_rounds import rank_open_tasks
 
 
 @pytest.mark.django_db
@@ -36,8 +16,7 @@ def test_per_annotator_rows_count_tasks_not_their_comparisons(
     make_project, annotator, other_annotator
 ) -> None:
     project = make_project(k=4, n_prompts=5, members=[annotator, other_annotator])
-    for _ in range(3):
-        _submit_ranked(project, annotator)  # 3 rankings of K=4: 6 pairs each
+    rank_open_tasks(project, annotator, limit=3)  # 3 rankings of K=4: 6 pairs each
     skipped = assignment_next(project=project, annotator=annotator)
     assert skipped is not None
     assignment_skip(
@@ -47,7 +26,7 @@ def test_per_annotator_rows_count_tasks_not_their_comparisons(
         reason="unclear",
     )
     assignment_next(project=project, annotator=annotator)  # left open
-    _submit_ranked(project, other_annotator)
+    rank_open_tasks(project, other_annotator, limit=1)
     counts = project_counts(project=project)
     rows = {row["annotator__username"]: row for row in counts.per_annotator}
     assert rows["ada_annotator"] == {
