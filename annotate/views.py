@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import wraps
 
 import markdown
 import nh3
@@ -19,6 +20,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
@@ -80,6 +82,8 @@ def label_next(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("annotate:task", slug=slug, assignment_id=assignment.pk)
 
 
+# no-store: Back or a second tab must not show a finished task as editable from cache.
+@never_cache
 @login_required
 def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
     project = _member_project(request, slug)
@@ -90,7 +94,11 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
         prompt__project=project,
     )
     if assignment.status != Assignment.Status.OPEN:
-        return redirect("annotate:label", slug=slug)
+        return render(
+            request,
+            "annotate/task_finished.html",
+            {"project": project, "assignment": assignment},
+        )
     candidates = {c.pk: c for c in assignment.prompt.candidates.all()}
     outputs = [
         {
@@ -151,14 +159,17 @@ def _json_write(
 ) -> JsonResponse:
     """Parse and validate a JSON body, run one write service, answer with its outcome.
 
-    400 names each wrong field, 409 carries warnings to confirm; 201 when stored, 200
-    when the same client id had already stored it.
+    403 when not a member, 400 names each wrong field, 409 carries warnings to
+    confirm; 201 when stored, 200 when the same client id had already stored it.
     """
-    _member_project(request, slug)
     try:
+        _member_project(request, slug)
         serializer = serializer_class(data=_json_body(request))
         serializer.is_valid(raise_exception=True)
         annotation, created = write(serializer)
+    except PermissionDenied as error:
+        # JSON, so the labeling screen can tell it from the CSRF check's HTML 403.
+        return JsonResponse({"errors": {"project": str(error)}}, status=403)
     except drf_serializers.ValidationError as error:
         return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
     except services.SubmissionError as error:
@@ -176,7 +187,33 @@ def _json_write(
     )
 
 
-@login_required
+def _login_required_json(
+    view: Callable[..., JsonResponse],
+) -> Callable[..., HttpResponse]:
+    """login_required that answers a JSON fetch with 401 JSON instead of a redirect.
+
+    A fetch follows the redirect to the login page and gets HTML with status 200,
+    which the labeling screen could mistake for a stored answer.
+    """
+    redirecting = login_required(view)
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        wants_json = (
+            request.content_type == "application/json"
+            or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+        )
+        if wants_json and not request.user.is_authenticated:
+            return JsonResponse(
+                {"errors": {"session": "Your session has ended; log in again."}},
+                status=401,
+            )
+        return redirecting(request, *args, **kwargs)
+
+    return wrapped
+
+
+@_login_required_json
 @require_POST
 def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
     return _json_write(
@@ -191,7 +228,7 @@ def submit(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
     )
 
 
-@login_required
+@_login_required_json
 @require_POST
 def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
     return _json_write(

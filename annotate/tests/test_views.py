@@ -50,6 +50,22 @@ def test_pages_need_a_login(client, project):
     assert response.url.startswith(reverse("login"))
 
 
+def test_a_json_submit_without_a_session_gets_401_json_and_stores_nothing(
+    client, project, annotator
+):
+    assignment = assignment_next(project=project, annotator=annotator)
+    response = post_json(client, submit_url(project, assignment), body_for(assignment))
+    assert response.status_code == 401
+    assert response.json() == {
+        "errors": {"session": "Your session has ended; log in again."}
+    }
+    assert not Annotation.objects.exists()
+    # A plain form post still goes to the login page.
+    plain = client.post(submit_url(project, assignment))
+    assert plain.status_code == 302
+    assert plain.url.startswith(reverse("login"))
+
+
 def test_non_members_cannot_reach_a_project(client, project, other_annotator):
     client.force_login(other_annotator)
     assert client.get(reverse("annotate:label", args=[project.slug])).status_code == 403

@@ -9,6 +9,17 @@ const tray = document.querySelector("#unranked .chips");
 const startedAt = performance.now();
 let selectedLetter = null;
 
+// Armed by the first change so that leaving asks first; a stored submit or skip disarms it.
+let unsaved = false;
+const markUnsaved = () => { unsaved = true; };
+window.addEventListener("beforeunload", (event) => {
+  if (!unsaved) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
+document.addEventListener("input", markUnsaved);
+document.addEventListener("change", markUnsaved);
+
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
@@ -42,6 +53,7 @@ function placeChip(chipEl, target) {
     }
   }
   slot.appendChild(chipEl);
+  markUnsaved();
   refreshBadges();
 }
 
@@ -162,6 +174,9 @@ function show(kind, lines, action) {
   if (action) feedback.appendChild(action);
 }
 
+// Only the JSON answer counts. A redirect lands on the login page (HTML, status 200), and
+// a 403 page is the CSRF check refusing a token that went with the session: both mean the
+// session ended, so they read as 401. Any other HTML answer carries no data.
 async function post(url, body) {
   const csrf = document.cookie.match(/csrftoken=([^;]+)/);
   const response = await fetch(url, {
@@ -170,9 +185,37 @@ async function post(url, body) {
     body: JSON.stringify(body),
     credentials: "same-origin",
   });
-  let data = {};
-  try { data = await response.json(); } catch { data = { errors: { server: response.statusText } }; }
-  return { status: response.status, data };
+  const isJson = (response.headers.get("Content-Type") || "").startsWith("application/json");
+  if (response.redirected || (response.status === 403 && !isJson)) return { status: 401, data: null };
+  if (!isJson) return { status: response.status || 500, data: null };
+  return { status: response.status, data: await response.json() };
+}
+
+// Shows why nothing was stored; the page keeps everything entered so the same button works again.
+function showNotSaved(status, data, button) {
+  if (status === 401) {
+    const login = document.createElement("a");
+    login.href = root.dataset.loginUrl;
+    login.target = "_blank";
+    login.rel = "noopener";
+    login.id = "login-again";
+    login.textContent = "Open the login page in a new tab";
+    return show("error", [`Your session has ended, so this was not saved. Log in again in a new tab (your work stays here), then press ${button} again.`], login);
+  }
+  if (!data) {
+    return show("error", [`The server answered with an error (status ${status}), so this was not saved. Your work stays here; press ${button} again, and tell your lead if it keeps happening.`]);
+  }
+  show("error", Object.entries(data.errors || {}).map(([k, v]) => `${k}: ${v}`));
+}
+
+function showUnreachable(error, button) {
+  show("error", [`Could not reach the server (${error.message}), so this was not saved. Your work stays here; press ${button} again.`]);
+}
+
+function leave(next) {
+  unsaved = false;
+  sessionStorage.removeItem(clientIdKey);
+  window.location.assign(next);
 }
 
 let busy = false;
@@ -198,15 +241,14 @@ async function submit(confirmConflicts = false) {
       again.addEventListener("click", () => submit(true));
       show("warning", ["Your ranking contradicts your ratings:", ...data.warnings,
         "Fix the ranking or ratings, or submit anyway."], again);
-    } else if (status >= 400) {
-      show("error", Object.entries(data.errors || {}).map(([k, v]) => `${k}: ${v}`));
+    } else if (status >= 400 || !data) {
+      showNotSaved(status, data, "Submit");
     } else {
-      sessionStorage.removeItem(clientIdKey);
       show("success", [`Saved, with ${data.comparisons} comparisons. Loading the next task…`]);
-      window.location.assign(data.next);
+      leave(data.next);
     }
   } catch (error) {
-    show("error", [`Could not reach the server (${error.message}); nothing was lost, try again.`]);
+    showUnreachable(error, "Submit");
   } finally {
     busy = false;
   }
@@ -223,19 +265,25 @@ skipForm.addEventListener("submit", async (event) => {
   const details = document.getElementById("skip-reason").value.trim();
   const reason = [choice === "Other" ? "" : choice, details].filter(Boolean).join(": ");
   if (!reason) return show("error", ["reason: Choose a reason or write one."]);
-  const { status, data } = await post(config.skipUrl, {
-    client_id: clientId, reason, time_spent_ms: Math.round(performance.now() - startedAt),
-  });
-  if (status >= 400) return show("error", Object.entries(data.errors).map(([k, v]) => `${k}: ${v}`));
-  sessionStorage.removeItem(clientIdKey);
-  window.location.assign(data.next);
+  try {
+    const { status, data } = await post(config.skipUrl, {
+      client_id: clientId, reason, time_spent_ms: Math.round(performance.now() - startedAt),
+    });
+    if (status >= 400 || !data) return showNotSaved(status, data, "Skip task");
+    leave(data.next);
+  } catch (error) {
+    showUnreachable(error, "Skip task");
+  }
 });
 document.getElementById("skip-open").addEventListener("click", openSkip);
 document.getElementById("submit").addEventListener("click", () => submit());
 
 function setLikert(letter, value) {
   const input = card(letter).querySelector(`.likert input[value="${value}"]`);
-  if (input) input.checked = true;
+  if (input) {
+    input.checked = true;
+    markUnsaved();
+  }
 }
 
 document.addEventListener("keydown", (event) => {

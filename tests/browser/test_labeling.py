@@ -141,3 +141,36 @@ def test_touch_drag_places_an_output(page, live_server, log_in, project):
     )
     expect(page.locator("#bucket-2 #chip-B")).to_be_visible()
     expect(page.locator("#output-B .rank-badge")).to_have_text("Rank 2")
+
+
+def test_a_submit_after_the_session_ended_keeps_the_work_until_logged_in_again(
+    page, live_server, log_in, project, artifacts
+):
+    log_in(page, "ada_annotator", "pw-ada-123")
+    first = open_queue(page, live_server, project)
+    for letter, rank, rating in [("a", 1, 6), ("b", 2, 5), ("c", 3, 4), ("d", 4, 3)]:
+        page.keyboard.press(letter)
+        page.keyboard.press(str(rank))
+        page.keyboard.press(f"Shift+Digit{rating}")
+    page.fill("#notes", "B is close to A")
+    task_page_url = page.url
+
+    page.context.clear_cookies()  # as after logging out in another tab
+    page.click("#submit")
+    expect(page.locator("#feedback")).to_contain_text(
+        "Your session has ended, so this was not saved."
+    )
+    expect(page.locator("#login-again")).to_have_attribute("target", "_blank")
+    page.screenshot(path=artifacts / "labeling-session-ended.png", full_page=True)
+    assert page.url == task_page_url
+    assert Annotation.objects.count() == 0
+    expect(page.locator("#bucket-1 #chip-A")).to_be_visible()
+    expect(page.locator("#bucket-4 #chip-D")).to_be_visible()
+    expect(page.locator("#notes")).to_have_value("B is close to A")
+
+    log_in(page.context.new_page(), "ada_annotator", "pw-ada-123")
+    page.click("#submit")
+    page.wait_for_url(lambda url: f"/task/{first.pk}/" not in url)
+    annotation = Annotation.objects.get(assignment=first)
+    assert annotation.notes == "B is close to A"
+    assert annotation.comparisons.count() == 6
