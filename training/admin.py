@@ -489,11 +489,15 @@ class ModelVersionAdmin(ReadOnlyAdmin):
     @admin.action(description="Promote the selected policy to the next round's start")
     def promote_one(
         self, request: HttpRequest, queryset: QuerySet[ModelVersion]
-    ) -> None:
+    ) -> TemplateResponse | None:
         if queryset.count() != 1:
             messages.error(request, f"Select one policy; {queryset.count()} selected.")
-            return
-        self._promote(request, queryset.get())
+            return None
+        version = queryset.get()
+        if not selectors.user_leads(user=request.user, project=version.project):
+            raise PermissionDenied
+        back = reverse("admin:training_modelversion_changelist")
+        return self._confirm_promotion(request, version, back)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view
@@ -585,12 +589,14 @@ class ModelVersionAdmin(ReadOnlyAdmin):
 
     def promote_view(self, request: HttpRequest, version_id: int) -> HttpResponse:
         version = self._led_version(request, str(version_id))
-        self._promote(request, version)
         back = request.POST.get("next", "")
         if not url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}
         ):
             back = reverse("admin:training_modelversion_changelist")
+        if request.POST.get("confirmed") != "yes":
+            return self._confirm_promotion(request, version, back)
+        self._promote(request, version)
         return HttpResponseRedirect(back)
 
     def rollback_view(self, request: HttpRequest, project_id: int) -> HttpResponse:
@@ -599,6 +605,18 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         project = get_object_or_404(Project, pk=project_id)
         if not selectors.user_leads(user=request.user, project=project):
             raise PermissionDenied
+        back = reverse("admin:training_modelversion_changelist")
+        current = services.current_policy(project)
+        # With nothing to roll back to, the service's refusal says so; no question.
+        if request.POST.get("confirmed") != "yes" and current and current.parent:
+            return self._confirm(
+                request,
+                title=f"Roll back {project}?",
+                detail=f"The next round of {project} will start from "
+                f"{current.parent.name} instead of {current.name}.",
+                button=f"Yes, roll back to {current.parent.name}",
+                back=back,
+            )
         try:
             promotion = services.model_version_rollback(
                 project=project,
@@ -612,7 +630,48 @@ class ModelVersionAdmin(ReadOnlyAdmin):
                 f"{project}: the next round starts from "
                 f"{promotion.model_version.name}.",
             )
-        return HttpResponseRedirect(reverse("admin:training_modelversion_changelist"))
+        return HttpResponseRedirect(back)
+
+    def _confirm_promotion(
+        self, request: HttpRequest, version: ModelVersion, back: str
+    ) -> TemplateResponse:
+        from training import services
+
+        current = services.current_policy(version.project)
+        instead = f" instead of {current.name}" if current else ""
+        return self._confirm(
+            request,
+            title=f"Promote {version.name}?",
+            detail=f"The next round of {version.project} will start from "
+            f"{version.name}{instead}.",
+            button=f"Yes, promote {version.name}",
+            back=back,
+            action=reverse("admin:training_modelversion_promote", args=[version.pk]),
+        )
+
+    def _confirm(
+        self,
+        request: HttpRequest,
+        *,
+        title: str,
+        detail: str,
+        button: str,
+        back: str,
+        action: str = "",
+    ) -> TemplateResponse:
+        """Promote and roll back change what the next round trains; one click asks."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": title,
+            "detail": detail,
+            "button": button,
+            "back": back,
+            "action": action or request.path,
+        }
+        return TemplateResponse(
+            request, "admin/training/modelversion/confirm.html", context
+        )
 
     def _led_version(self, request: HttpRequest, version_id: str) -> ModelVersion:
         if not version_id.isdigit():

@@ -183,6 +183,7 @@ def test_a_lead_launches_a_dpo_round_sees_it_done_and_rolls_back(
     page.screenshot(path=artifacts / "rounds-compare.png", full_page=True)
     sidebar.get_by_role("link", name="Model versions").click()
     page.get_by_role("button", name=f"Roll back to {base.name}").click()
+    page.get_by_role("button", name=f"Yes, roll back to {base.name}").click()
     expect(page.locator(".messagelist")).to_contain_text(f"starts from {base.name}")
     page.screenshot(path=artifacts / "rounds-model-versions.png", full_page=True)
     assert services.current_policy(project) == base

@@ -252,14 +252,25 @@ def test_compare_promote_and_roll_back(policies, lead_client):
     record = reverse("admin:training_modelversion_change", args=[trained.pk])
     assert lead_client.get(record).status_code == 200
     promote = reverse("admin:training_modelversion_promote", args=[trained.pk])
-    lead_client.post(promote, {"next": "https://elsewhere.example/"})
+    asked = lead_client.post(promote, {"next": "https://elsewhere.example/"})
+    assert asked.context["detail"] == (
+        f"The next round of {base.project} will start from {trained.name}."
+    )
+    assert services.current_policy(base.project) is None  # asked, not promoted
+    done = lead_client.post(
+        promote, {"next": "https://elsewhere.example/", "confirmed": "yes"}
+    )
+    assert done.url == reverse("admin:training_modelversion_changelist")
     assert services.current_policy(base.project) == trained
     changelist = lead_client.get(reverse("admin:training_modelversion_changelist"))
     assert changelist.context["current_policies"] == [(base.project, trained)]
     assert f"Roll back to {base.name}" in changelist.content.decode()
 
     rollback = reverse("admin:training_modelversion_rollback", args=[base.project_id])
-    lead_client.post(rollback)
+    asked = lead_client.post(rollback)
+    assert f"Yes, roll back to {base.name}" in asked.content.decode()
+    assert services.current_policy(base.project) == trained
+    lead_client.post(rollback, {"confirmed": "yes"})
     assert services.current_policy(base.project) == base
     refused = lead_client.post(rollback, follow=True)
     assert "has no earlier policy to roll back to" in refused.content.decode()
@@ -405,6 +416,19 @@ def test_the_compare_action_needs_exactly_two_versions(policies, lead_client):
         changelist, {"action": "compare_two", "_selected_action": [base.pk, trained.pk]}
     )
     assert two.url.endswith(f"?left={base.pk}&right={trained.pk}")
+
+
+def test_the_promote_action_asks_before_it_acts(policies, lead_client):
+    base, trained = policies
+    changelist = reverse("admin:training_modelversion_changelist")
+    asked = lead_client.post(
+        changelist, {"action": "promote_one", "_selected_action": [trained.pk]}
+    )
+    assert f"Yes, promote {trained.name}" in asked.content.decode()
+    assert asked.context["action"] == reverse(
+        "admin:training_modelversion_promote", args=[trained.pk]
+    )
+    assert services.current_policy(base.project) is None  # asked, not promoted
 
 
 def test_staff_who_do_not_lead_a_project_cannot_launch_or_watch_its_rounds(
