@@ -17,6 +17,7 @@ import torch
 from training.core.batching import Batch, Encoding, Text, collate, tokenizer_fingerprint
 from training.core.batching import encode_prompt_completion as encode_one
 from training.core.data import RankingExample
+from training.core.distributed import shard, world_size
 
 PAD_RANK = 10**6  # ranks padding slots below every real one
 
@@ -176,12 +177,24 @@ def in_batches(
 def epoch_batches(
     groups: Sequence[Group], batch_size: int, *, pad_token_id: int, seed: int
 ) -> Callable[[int], list[GroupBatch]]:
-    """epoch -> that epoch's shuffled batches; the same epoch always gives the same."""
+    """epoch -> this rank's shuffled batches; the same epoch always gives the same.
+
+    Launched data-parallel, a global batch is batch_size x world_size groups, the
+    same on every rank (same seed), and each rank takes its share, so all ranks run
+    as many forwards; an epoch's last one that does not divide evenly repeats its
+    first groups to fill the ranks (distributed.shard). One process: plain batches.
+    """
+    width = batch_size * world_size()
 
     def batches(epoch: int) -> list[GroupBatch]:
         order = torch.randperm(len(groups), generator=_generator(seed + epoch))
         shuffled = [groups[i] for i in order.tolist()]
-        return in_batches(shuffled, batch_size, pad_token_id=pad_token_id)
+        return [
+            collate_groups(
+                shard(shuffled[start : start + width]), pad_token_id=pad_token_id
+            )
+            for start in range(0, len(shuffled), width)
+        ]
 
     return batches
 

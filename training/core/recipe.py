@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from peft import PeftModel
 
-from training.core.distributed import barrier, is_main, local_rank, shard, world_size
-from training.core.groups import Group, GroupBatch, collate_groups
+from training.core.distributed import barrier, is_main, local_rank, world_size
+from training.core.groups import Group, epoch_batches
 from training.core.loop import (
     LoopSettings,
     LoopState,
@@ -98,7 +98,7 @@ def run_training(
     batch_size x N x grad_accum_steps groups (TRL's global batch).
     """
     write_config(config)
-    batches = rank_batches(
+    batches = epoch_batches(
         groups, config.batch_size, pad_token_id=pad_token_id, seed=config.seed
     )
     accum = config.accum_steps()
@@ -123,32 +123,6 @@ def run_training(
     return train_loop(
         model, optimizer, scheduler, batches, step, settings, progress_callback
     )
-
-
-def rank_batches(
-    groups: Sequence[Group], batch_size: int, *, pad_token_id: int, seed: int
-) -> Callable[[int], list[GroupBatch]]:
-    """epoch -> this rank's micro-batches: its share of each shuffled global one.
-
-    A global micro-batch is batch_size x world_size groups, the same on every rank
-    (same seed), so all ranks run as many forwards; the epoch's last one, when it
-    does not divide evenly, repeats its first groups to fill the ranks (distributed.
-    shard). One process gets groups.epoch_batches's batches.
-    """
-    width = batch_size * world_size()
-
-    def batches(epoch: int) -> list[GroupBatch]:
-        generator = torch.Generator().manual_seed(seed + epoch)
-        order = torch.randperm(len(groups), generator=generator).tolist()
-        return [
-            collate_groups(
-                shard([groups[i] for i in order[start : start + width]]),
-                pad_token_id=pad_token_id,
-            )
-            for start in range(0, len(order), width)
-        ]
-
-    return batches
 
 
 def write_results(
