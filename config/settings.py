@@ -178,6 +178,15 @@ RANKWISE_RUN_STALE_AFTER_SECONDS = float(
 RANKWISE_JOB_TIME_LIMIT_SECONDS = int(
     os.environ.get("RANKWISE_JOB_TIME_LIMIT_SECONDS", str(6 * 3600))
 )
+# What the `gpu` queue's workers have, so a launch is refused when a round's jobs
+# could not run there: GPUs per worker (0: a CPU worker, whose processes use gloo)
+# and GiB per GPU (unset: no memory plan is checked).
+RANKWISE_WORKER_GPUS = int(os.environ.get("RANKWISE_WORKER_GPUS", "0"))
+RANKWISE_WORKER_GPU_MEMORY_GIB = (
+    float(os.environ["RANKWISE_WORKER_GPU_MEMORY_GIB"])
+    if os.environ.get("RANKWISE_WORKER_GPU_MEMORY_GIB")
+    else None
+)
 
 LOGGING = {
     "version": 1,

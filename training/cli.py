@@ -24,6 +24,7 @@ from training.core.configs import CONFIGS, unwrap_optional
 from training.core.data import DataError
 from training.core.distributed import close_distributed, init_distributed, is_main
 from training.core.dpo import train_dpo
+from training.core.launch import ProgressFile
 from training.core.models import ModelError, resolve_model
 from training.core.ppo import train_ppo
 from training.core.reward import train_reward
@@ -64,8 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config_class, run = COMMANDS[args.command]
     config = config_from_args(config_class, args)
     init_distributed()
+    progress = ProgressFile(args.progress_file) if args.progress_file else None
     try:
-        result = run(config)
+        result = run(config, progress_callback=progress)
         if is_main():
             print(json.dumps(result.metrics, indent=2, sort_keys=True, default=str))
     except (DataError, ModelError) as err:
@@ -95,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         add_config_options(sub, config_class)
+        sub.add_argument(
+            "--progress-file",
+            help="append one JSON line per optimiser step here (rank 0): "
+            '{"fraction", "message", "metrics"}, for a launcher to follow',
+        )
     add_plan_command(commands)
     return parser
 

@@ -21,6 +21,7 @@ from training.hyperparameters import (
     Hyperparameter,
     generation_hyperparameters,
     hyperparameters,
+    launch_hyperparameters,
     policy_config_class,
     reward_hyperparameters,
 )
@@ -29,7 +30,7 @@ from training.models import ModelVersion, Round
 
 @dataclass(frozen=True)
 class SettingsGroup:
-    """The fields of one settings dict of a round (policy, reward or generation)."""
+    """One settings dict of a round: policy, reward, generation or launch."""
 
     key: str  # the LaunchRequest attribute, also the prefix of refusal reasons
     prefix: str  # form field names are `<prefix>__<setting>`
@@ -42,7 +43,7 @@ class SettingsGroup:
 
 
 def settings_groups(project: Project) -> list[SettingsGroup]:
-    """One group per algorithm's policy settings, then reward and generation."""
+    """One group per algorithm's policy settings, then reward, generation, launch."""
     policy = [
         SettingsGroup(
             "policy_settings",
@@ -72,6 +73,12 @@ def settings_groups(project: Project) -> list[SettingsGroup]:
             "generation",
             "Generation of the next round's candidates",
             generation,
+        ),
+        SettingsGroup(
+            "launch_settings",
+            "launch",
+            "Launch: processes (GPUs) per training job",
+            launch_hyperparameters(),
         ),
     ]
 
@@ -179,6 +186,7 @@ class RoundLaunchForm(forms.Form):
             "policy_settings": {},
             "reward_settings": {},
             "generation_settings": {},
+            "launch_settings": {},
         }
         for group in self.active_groups():
             for h in group.hyperparameters:

@@ -25,6 +25,21 @@ GENERATION_FIELDS = ("k", "temperature", "top_p", "max_new_tokens")
 
 
 @dataclass(frozen=True)
+class LaunchConfig:
+    """How the worker starts a round's training jobs."""
+
+    processes: int = dataclasses.field(
+        default=1,
+        metadata={
+            "help": "processes per training job, one per GPU (on a CPU worker, gloo "
+            "processes): above 1 the job runs under torchrun, data-parallel. The "
+            "reward model and DPO use them; PPO, RLOO, best-of-N and RAFT train on "
+            "one"
+        },
+    )
+
+
+@dataclass(frozen=True)
 class Hyperparameter:
     """One tunable field: its name, Python type, default, help, and None allowed."""
 
@@ -80,6 +95,10 @@ def reward_hyperparameters() -> list[Hyperparameter]:
 
 def generation_hyperparameters() -> list[Hyperparameter]:
     return hyperparameters(GenerateConfig, only=GENERATION_FIELDS)
+
+
+def launch_hyperparameters() -> list[Hyperparameter]:
+    return hyperparameters(LaunchConfig)
 
 
 def validate_settings(

@@ -90,6 +90,11 @@ class JobReporter(logging.Handler):
         self.flush_to_db()
         self.check()
 
+    def log_line(self, line: str) -> None:
+        """A line a trainer in another process logged; stops the job if asked."""
+        self.lines.append(line)
+        self.check()
+
     def phase(self, fraction: float, message: str) -> None:
         """A step boundary outside the trainer's loop (loading, scoring, saving)."""
         self.lines.append(message)

@@ -118,6 +118,11 @@ class Round(models.Model):
     generation_settings = models.JSONField(
         default=dict, blank=True, help_text="K, temperature, top-p, max new tokens."
     )
+    launch_settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the training jobs start: processes (devices) per job.",
+    )
     base_policy = models.ForeignKey(
         "ModelVersion", on_delete=models.PROTECT, related_name="rounds_started"
     )

@@ -25,10 +25,12 @@ from django.utils import timezone
 
 from annotate.models import Annotation, Comparison, Project, Prompt
 from annotate.services import prompt_create
+from training.capacity import capacity_problems
 from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
 from training.hyperparameters import (
     GENERATION_FIELDS,
+    LaunchConfig,
     SettingsError,
     policy_config_class,
     validate_settings,
@@ -83,6 +85,7 @@ class LaunchRequest:
     policy_settings: Mapping[str, Any] = field(default_factory=dict)
     reward_settings: Mapping[str, Any] = field(default_factory=dict)
     generation_settings: Mapping[str, Any] = field(default_factory=dict)
+    launch_settings: Mapping[str, Any] = field(default_factory=dict)
     prompt_ids: Sequence[int] | None = None  # None: every prompt with no outputs yet
     new_prompts: Sequence[str] = ()
     base_policy: ModelVersion | None = None
@@ -336,6 +339,18 @@ def round_launch(
     ):
         reasons["base_policy"] = "The base policy must be a policy of this project."
     prompt_ids = _next_prompts(project, request, reasons)
+    base_policy = (
+        request.base_policy or current_policy(project) or base_policy_version(project)
+    )
+    if not reasons:
+        reasons.update(
+            capacity_problems(
+                algorithm=request.algorithm,
+                settings_by_group=settings_by_group,
+                model=base_policy.path,
+                annotation_ids=data.annotation_ids,
+            )
+        )
     if reasons:
         raise LaunchRefused(reasons)
     snapshot = DataSnapshot.objects.create(
@@ -350,9 +365,7 @@ def round_launch(
         project=project,
         number=number,
         algorithm=request.algorithm,
-        base_policy=request.base_policy
-        or current_policy(project)
-        or base_policy_version(project),
+        base_policy=base_policy,
         snapshot=snapshot,
         prompt_ids=prompt_ids,
         launched_by=launched_by,
@@ -567,6 +580,7 @@ def _validated_settings(
             request.generation_settings,
             GENERATION_FIELDS,
         ),
+        "launch_settings": (LaunchConfig, request.launch_settings, ()),
     }
     if request.algorithm in Round.Algorithm.values:
         groups["policy_settings"] = (

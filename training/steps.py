@@ -21,6 +21,7 @@ from annotate.models import Annotation, Candidate, Prompt
 from annotate.services import candidate_create
 from annotate.text import clean_text, is_blank
 from training import selectors
+from training.capacity import job_processes
 from training.cli import COMMANDS
 from training.core.batching import as_reply, tokenizer_fingerprint
 from training.core.best_of_n import best_of_n
@@ -28,6 +29,7 @@ from training.core.best_of_n_config import BestOfNConfig
 from training.core.data import write_jsonl
 from training.core.evaluation import Contestant, EvaluationSettings, evaluate_lineage
 from training.core.generate_config import GenerateConfig
+from training.core.launch import run_launched
 from training.core.loop import checkpoint_step
 from training.core.models import (
     ensure_default_model,
@@ -36,7 +38,9 @@ from training.core.models import (
     load_policy,
 )
 from training.core.recipe import CHECKPOINT_DIR, resolve_device
+from training.core.reward_config import RewardConfig
 from training.core.rollout import load_reward_fn
+from training.hyperparameters import policy_config_class
 from training.jobs import JobReporter, Step
 from training.models import (
     CandidateOrigin,
@@ -78,12 +82,11 @@ def train_reward(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     # The embedded default trains once per machine (about a minute) on first use.
     reporter.phase(0.0, "preparing the base model")
     base = ensure_model(round_.base_policy)
-    reward_class, train = COMMANDS["reward"]
-    config = reward_class(
+    config = RewardConfig(
         **round_.reward_settings,
         **_paths(run, data=data, model=base),
     )
-    result = train(config, progress_callback=reporter)
+    result = _train("reward", config, round_, reporter)
     version = _record_version(
         run, ModelVersion.Kind.REWARD, f"round {round_.number} reward model", result
     )
@@ -94,7 +97,7 @@ def train_reward(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
 def train_policy(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     round_ = run.round
     algorithm = round_.algorithm
-    config_class, train = COMMANDS[algorithm]
+    config_class = policy_config_class(algorithm)
     base = ensure_model(round_.base_policy)
     data = (
         write_snapshot(round_)
@@ -108,7 +111,7 @@ def train_policy(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     if algorithm != Round.Algorithm.DPO or online:
         inputs["reward_model"] = _reward_path(round_)
     config = config_class(**round_.policy_settings, **inputs)
-    result = train(config, progress_callback=reporter)
+    result = _train(algorithm, config, round_, reporter)
     if algorithm == Round.Algorithm.DPO:
         _record_mix(round_, config, result.metrics)
     if algorithm == Round.Algorithm.BEST_OF_N:
@@ -342,6 +345,21 @@ def _prompt_value(prompt: Prompt) -> Any:
 
 
 # --- helpers ------------------------------------------------------------------------
+
+
+def _train(command: str, config: Any, round_: Round, reporter: JobReporter) -> Any:
+    """Train in this worker, or under torchrun when the round asks for processes."""
+    processes = job_processes(command, round_.launch_settings)
+    if processes == 1:
+        _, train = COMMANDS[command]
+        return train(config, progress_callback=reporter)
+    return run_launched(
+        command,
+        config,
+        processes=processes,
+        progress_callback=reporter,
+        log_line=reporter.log_line,
+    )
 
 
 def _paths(run: TrainingRun, *, data: Path, model: str) -> dict[str, Any]:

@@ -27,6 +27,7 @@ SETTING_GROUPS = {
     "policy": "policy_settings",
     "reward": "reward_settings",
     "generation": "generation_settings",
+    "launch": "launch_settings",
 }
 POLL_SECONDS = 1.0
 
@@ -53,8 +54,8 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="GROUP.NAME=VALUE",
-            help="a setting, GROUP one of policy, reward, generation "
-            "(e.g. policy.lr=1e-5, generation.k=4); repeatable",
+            help="a setting, GROUP one of policy, reward, generation, launch "
+            "(e.g. policy.lr=1e-5, generation.k=4, launch.processes=2); repeatable",
         )
         parser.add_argument(
             "--prompt",
@@ -102,6 +103,7 @@ class Command(BaseCommand):
             policy_settings=groups["policy_settings"],
             reward_settings=groups["reward_settings"],
             generation_settings=groups["generation_settings"],
+            launch_settings=groups["launch_settings"],
         )
         return services.round_launch(project=project, request=request)
 
