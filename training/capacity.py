@@ -18,17 +18,10 @@ from django.conf import settings
 from django.db.models import Count
 
 from annotate.models import Judgement
-from training.cli import DATA_PARALLEL
 from training.core import plan as memory_plan
 from training.core.models import has_model
 from training.core.reward_config import RewardConfig
-from training.hyperparameters import LaunchConfig, policy_config_class
-
-
-def job_processes(algorithm: str, launch_settings: Mapping[str, Any]) -> int:
-    """Processes the job of `algorithm` ("reward" or a round algorithm) runs on."""
-    processes = int(launch_settings.get("processes", LaunchConfig.processes))
-    return processes if algorithm in DATA_PARALLEL else 1
+from training.hyperparameters import LaunchConfig, job_processes, policy_config_class
 
 
 def capacity_problems(

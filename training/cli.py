@@ -20,7 +20,7 @@ from typing import Any
 from training.core import plan as memory_plan
 from training.core.best_of_n import run_best_of_n, train_raft
 from training.core.candidates import generate_candidates
-from training.core.configs import CONFIGS, unwrap_optional
+from training.core.configs import CONFIGS, DATA_PARALLEL, unwrap_optional
 from training.core.data import DataError
 from training.core.distributed import close_distributed, init_distributed, is_main
 from training.core.dpo import train_dpo
@@ -46,9 +46,6 @@ COMMANDS: dict[str, tuple[type, Callable[..., Any]]] = {
     name: (CONFIGS[name], RUNNERS[name]) for name in CONFIGS
 }
 EXIT_BAD_INPUT = 2  # argparse's own code for a bad command line
-# Commands whose recipe shards data across torchrun's processes (recipe.run_training);
-# the RL and generation commands still run on one process.
-DATA_PARALLEL = ("sft", "reward", "dpo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from training.core.configs import CONFIGS, unwrap_optional
+from training.core.configs import CONFIGS, DATA_PARALLEL, unwrap_optional
 from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
 
@@ -99,6 +99,12 @@ def generation_hyperparameters() -> list[Hyperparameter]:
 
 def launch_hyperparameters() -> list[Hyperparameter]:
     return hyperparameters(LaunchConfig)
+
+
+def job_processes(command: str, launch_settings: Mapping[str, Any]) -> int:
+    """Processes the job training `command` ("reward" or an algorithm) runs on."""
+    processes = int(launch_settings.get("processes", LaunchConfig.processes))
+    return processes if command in DATA_PARALLEL else 1
 
 
 def validate_settings(

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from annotate.models import Membership, Project
+from training.hyperparameters import job_processes
 from training.models import ModelVersion, Round, TrainingRun
 from training.rounds import ACTIVE_STATES, PIPELINE, STATE_OF_JOB
 
@@ -48,7 +49,7 @@ def round_status(*, round_: Round) -> dict[str, Any]:
     return {
         "round": _round_summary(round_),
         "steps": _steps(round_, runs),
-        "runs": [_run_summary(run) for run in runs],
+        "runs": [_run_summary(run, round_) for run in runs],
         "log": _log_of(runs),
         "lineage": _lineage(round_),
         "evaluation": evaluation_summary(round_=round_),
@@ -107,7 +108,7 @@ def _steps(round_: Round, runs: list[TrainingRun]) -> list[dict[str, str]]:
     return steps
 
 
-def _run_summary(run: TrainingRun) -> dict[str, Any]:
+def _run_summary(run: TrainingRun, round_: Round) -> dict[str, Any]:
     seconds = None
     if run.started_at is not None:
         seconds = ((run.finished_at or timezone.now()) - run.started_at).total_seconds()
@@ -125,8 +126,19 @@ def _run_summary(run: TrainingRun) -> dict[str, Any]:
         "finished_at": _clock(run.finished_at),
         "seconds": None if seconds is None else round(seconds),
         "resumed_from_step": run.resumed_from_step,
+        "processes": _processes(run, round_),
         "error": run.error,
     }
+
+
+def _processes(run: TrainingRun, round_: Round) -> int | None:
+    """How many torchrun processes the run trains on; None: in the worker itself."""
+    command = {
+        TrainingRun.Kind.TRAIN_REWARD: "reward",
+        TrainingRun.Kind.TRAIN_POLICY: round_.algorithm,
+    }.get(TrainingRun.Kind(run.kind), "")
+    processes = job_processes(command, round_.launch_settings)
+    return processes if processes > 1 else None
 
 
 def _log_of(runs: list[TrainingRun]) -> dict[str, str]:

@@ -21,7 +21,6 @@ from annotate.models import Annotation, Candidate, Prompt
 from annotate.services import candidate_create
 from annotate.text import clean_text, is_blank
 from training import selectors
-from training.capacity import job_processes
 from training.cli import COMMANDS
 from training.core.batching import as_reply, tokenizer_fingerprint
 from training.core.best_of_n import best_of_n
@@ -40,7 +39,7 @@ from training.core.models import (
 from training.core.recipe import CHECKPOINT_DIR, resolve_device
 from training.core.reward_config import RewardConfig
 from training.core.rollout import load_reward_fn
-from training.hyperparameters import policy_config_class
+from training.hyperparameters import job_processes, policy_config_class
 from training.jobs import JobReporter, Step
 from training.models import (
     CandidateOrigin,

@@ -29,6 +29,9 @@ CONFIGS: dict[str, type] = {
     "raft": RAFTConfig,
     "generate": GenerateConfig,
 }
+# Commands whose recipe shards data across torchrun's processes (recipe.run_training);
+# the RL and generation commands sample as they train and run on one process.
+DATA_PARALLEL = ("sft", "reward", "dpo")
 
 
 def unwrap_optional(annotation: Any) -> Any:

@@ -525,3 +525,19 @@ def test_cancelling_a_running_job_waits_for_its_next_step(
     status = page.context["status"]["round"]
     assert status["state"] == "training_reward"
     assert status["cancel_requested"] and not status["can_cancel"]
+
+
+def test_processes_beyond_the_workers_gpus_are_refused_next_to_the_field(
+    ranked_project, lead_client, settings
+):
+    settings.RANKWISE_WORKER_GPUS = 2
+    ranked_project()
+    page = lead_client.get(LAUNCH)
+    assert page.context["form"]["launch__processes"].value() == 1
+    response = lead_client.post(LAUNCH, form_data(page, launch__processes=3))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["launch__processes"] == [
+        "3 processes need 3 GPUs; the workers have 2 (RANKWISE_WORKER_GPUS)."
+    ]
+    assert Round.objects.count() == 0

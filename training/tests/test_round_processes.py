@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training import services
+from training import selectors, services
 from training.core import plan as memory_plan
 from training.core.reward_config import RewardConfig
 from training.models import ModelVersion, Round, TrainingRun
@@ -36,6 +36,8 @@ def test_a_round_trains_under_torchrun_with_two_processes(ranked_project, queued
         assert "torch.distributed.run" in run.log_tail
         assert "--nproc-per-node=2" in run.log_tail
         assert (Path(run.out_dir) / "trainer.log").is_file()
+    runs = selectors.round_status(round_=round_)["runs"]
+    assert [run["processes"] for run in runs] == [2, 2, None, None]
     # Generation still runs in the worker, and its outputs join the queue.
     generated = round_.runs.get(kind=TrainingRun.Kind.GENERATE)
     assert generated.result["candidates_added"] > 0
