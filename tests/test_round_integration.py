@@ -148,11 +148,18 @@ def test_dpo_and_ppo_rounds_run_on_a_worker_and_a_killed_job_resumes(
     log = tmp_path / "worker.log"
     worker = Worker(services_env, log, "rounds-a")
     try:
-        # A DPO round, then a PPO round starting from the DPO policy.
+        # A DPO round training on 2 torchrun processes per job, then a PPO round
+        # starting from the DPO policy.
         run_round(services_env, "--algorithm", "dpo", *_set(QUICK_SETTINGS),
-                  "--set", "policy.epochs=1")  # fmt: skip
+                  "--set", "policy.epochs=1",
+                  "--set", "launch.processes=2")  # fmt: skip
         dpo = wait_until(finished(1), timeout_s=300, what="round 1", log=log)
         assert_round_delivered(dpo, django_user_model)
+        trained = ModelVersion.objects.filter(round=dpo).order_by("kind")
+        assert [(v.kind, v.metrics["world_size"]) for v in trained] == [
+            ("policy", 2),
+            ("reward", 2),
+        ]
 
         run_round(services_env, "--algorithm", "ppo", *_set(QUICK_SETTINGS),
                   "--set", "policy.epochs=1", "--set", "policy.max_new_tokens=6",

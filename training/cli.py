@@ -24,7 +24,7 @@ from training.core.configs import CONFIGS, DATA_PARALLEL, unwrap_optional
 from training.core.data import DataError
 from training.core.distributed import close_distributed, init_distributed, is_main
 from training.core.dpo import train_dpo
-from training.core.launch import ProgressFile
+from training.core.launch import ProgressFile, exit_with_launcher
 from training.core.models import ModelError, resolve_model
 from training.core.ppo import train_ppo
 from training.core.reward import train_reward
@@ -61,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     config_class, run = COMMANDS[args.command]
     config = config_from_args(config_class, args)
+    exit_with_launcher()
     init_distributed()
     progress = ProgressFile(args.progress_file) if args.progress_file else None
     try:

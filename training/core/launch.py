@@ -24,6 +24,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,9 +38,15 @@ from training.core.recipe import METRICS_FILE, TrainResult
 # whatever the worker's current directory.
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 PROGRESS_FILE = "progress.jsonl"
+# Set for the ranks: the process that launched them. Its own process group keeps
+# torchrun safe from signals meant for the worker, so it would outlive a killed worker
+# and train on beside a relaunch; each rank exits when this process is gone.
+LAUNCHER_PID = "RANKWISE_LAUNCHER_PID"
+LAUNCHER_CHECK_SECONDS = 2.0
 TRAINER_LOG = "trainer.log"
 POLL_SECONDS = 0.5
 TERMINATE_GRACE_SECONDS = 15  # for ranks to leave the process group before SIGKILL
+EXIT_LAUNCHER_GONE = 3
 ERROR_LINES = 12  # of the log, kept in TrainerFailed's message when no cause is found
 
 
@@ -67,6 +74,24 @@ class ProgressFile:
         )
         with self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
+
+
+def exit_with_launcher() -> None:
+    """In a launched rank: exit at once when the launching process has died."""
+    pid = int(os.environ.get(LAUNCHER_PID, "0"))
+    if pid:
+        threading.Thread(
+            target=_watch_launcher, args=(pid,), daemon=True, name="launcher"
+        ).start()
+
+
+def _watch_launcher(pid: int) -> None:
+    while True:
+        time.sleep(LAUNCHER_CHECK_SECONDS)
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            os._exit(EXIT_LAUNCHER_GONE)
 
 
 def command_line(command: str, config: Any, *, processes: int) -> list[str]:
@@ -125,7 +150,7 @@ def run_launched(
     progress_path.unlink(missing_ok=True)  # a relaunch's steps start afresh
     argv = command_line(command, config, processes=processes)
     log_line("$ " + shlex.join(argv))
-    child_env = {**os.environ, **(env or {}), "TQDM_DISABLE": "1"}
+    child_env = {**os.environ, **(env or {}), LAUNCHER_PID: str(os.getpid())}
     child_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(SOURCE_ROOT), child_env.get("PYTHONPATH")])
     )

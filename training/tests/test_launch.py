@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import pytest
 from training import cli
 from training.core.dpo_config import DPOConfig
 from training.core.launch import (
+    LAUNCHER_PID,
     TrainerFailed,
     command_line,
     config_options,
@@ -180,3 +184,46 @@ def test_an_error_in_the_callback_stops_every_process(
 def _is_zombie(pid: int) -> bool:
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return stat[0] == "Z"
+
+
+def _launched_by(pid: int) -> list[int]:
+    """Processes whose environment names `pid` as their launcher."""
+    marker = f"{LAUNCHER_PID}={pid}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0"):
+                found.append(int(entry))
+    return found
+
+
+def test_the_trainer_stops_when_the_worker_that_launched_it_is_killed(
+    write_jsonl: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    data = write_jsonl(synthetic_rankings(12), "rankings.jsonl")
+    out = tmp_path / "out"
+    config = _reward_config(data, tiny_model_dir, out, min_steps=500)
+    script = (
+        "import sys; from training.core.launch import run_launched; "
+        "from training.core.reward_config import RewardConfig; "
+        f"run_launched('reward', RewardConfig(**{dataclasses.asdict(config)!r}), "
+        "processes=2, progress_callback=lambda *a: None, log_line=lambda l: None)"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "progress.jsonl").exists():
+            assert time.monotonic() < deadline, "the trainer never reported a step"
+            time.sleep(0.5)
+        assert len(_launched_by(worker.pid)) == 3  # torchrun and its 2 ranks
+    finally:
+        worker.kill()
+        worker.wait()
+    deadline = time.monotonic() + 60
+    while _launched_by(worker.pid):
+        assert time.monotonic() < deadline, _launched_by(worker.pid)
+        time.sleep(0.5)
