@@ -13,6 +13,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from annotate import limits
+from annotate.rendering import render_markdown
+
 # InstructGPT's labeling checklist (Ouyang et al. 2022, appendix B).
 DEFAULT_FLAGS = [
     {
@@ -63,7 +66,14 @@ class Project(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     instructions = models.TextField(
-        blank=True, help_text="Markdown, shown to annotators."
+        blank=True,
+        validators=[limits.INSTRUCTIONS],
+        help_text="Markdown, shown to annotators.",
+    )
+    instructions_html = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The instructions as annotators see them, rendered on save.",
     )
     min_k = models.PositiveSmallIntegerField(
         default=K_MIN, validators=[MinValueValidator(K_MIN), MaxValueValidator(K_MAX)]
@@ -108,6 +118,10 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.instructions_html = render_markdown(self.instructions)
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if len(self.likert_labels or []) != LIKERT_MAX - LIKERT_MIN + 1:
@@ -177,12 +191,23 @@ class Prompt(models.Model):
         self.content_hash = content_hash(self.text, self.messages)
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        error = limits.PROMPT.error(limits.prompt_chars(self.text, self.messages or []))
+        if error:
+            field = "messages" if self.messages else "text"
+            raise ValidationError({field: f"This prompt {error}."})
+
 
 class Candidate(models.Model):
     prompt = models.ForeignKey(
         Prompt, on_delete=models.CASCADE, related_name="candidates"
     )
-    text = models.TextField()
+    text = models.TextField(validators=[limits.OUTPUT])
+    html = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The text as annotators see it, rendered from Markdown on save.",
+    )
     source = models.CharField(
         max_length=200, help_text="The model version or source that produced it."
     )
@@ -213,6 +238,7 @@ class Candidate(models.Model):
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.content_hash = content_hash(self.text, self.source)
+        self.html = render_markdown(self.text)
         super().save(*args, **kwargs)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from annotate.limits import TextLimit
 from annotate.services import Submission
 from annotate.text import NOTHING_READABLE, clean_text, is_blank
 
@@ -27,18 +28,25 @@ class StoredTextField(serializers.CharField):
     cleans them; this field cleans them too, so the API and imports accept the same
     text, and it checks blankness and length on the text that will be stored. Text
     with nothing readable left counts as blank. Surrounding whitespace is kept, as
-    annotate.text keeps it, unless `trim_whitespace=True` is given.
+    annotate.text keeps it, unless `trim_whitespace=True` is given. `limit` is the
+    annotate.limits length checked when the request comes, not at start-up.
     """
 
     default_error_messages = {"blank": f"This field {NOTHING_READABLE}."}
 
-    def __init__(self, **kwargs: Any):
+    def __init__(self, *, limit: TextLimit | None = None, **kwargs: Any):
         kwargs.setdefault("trim_whitespace", False)
+        self.limit = limit
         super().__init__(**kwargs)
 
     def run_validation(self, data: Any = empty) -> Any:
         if isinstance(data, str):
             data = "" if is_blank(data) else clean_text(data)
+            error = self.limit and self.limit.error(len(data))
+            if error:
+                raise serializers.ValidationError(
+                    f"This field {error}.", code="max_length"
+                )
         return super().run_validation(data)
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from annotate import limits
 from annotate.models import (
     LIKERT_MAX,
     LIKERT_MIN,
@@ -71,10 +72,14 @@ def prompt_create(
     """Add a prompt unless the same text/messages already exist in the project.
 
     Text, messages and metadata are stored as annotate.text cleans them, and the
-    duplicate check hashes that cleaned content.
+    duplicate check hashes that cleaned content. Raises limits.TextTooLong for a
+    prompt over RANKWISE_MAX_PROMPT_CHARS.
     """
     text = clean_text(text)
     messages = [clean_json(dict(message)) for message in messages]
+    error = limits.PROMPT.error(limits.prompt_chars(text, messages))
+    if error:
+        raise limits.TextTooLong("messages" if messages else "text", "prompt", error)
     return Prompt.objects.get_or_create(
         project=project,
         content_hash=content_hash(text, messages),
@@ -104,8 +109,12 @@ def candidate_create(
     Text, source and settings are stored as annotate.text cleans them, and the
     duplicate check hashes that cleaned content. Refusing an output with nothing
     readable left (`is_blank`) is the caller's part: each says why in its own terms.
+    Raises limits.TextTooLong for text over RANKWISE_MAX_OUTPUT_CHARS.
     """
     text, source = clean_text(text), clean_text(source)
+    error = limits.OUTPUT.error(len(text))
+    if error:
+        raise limits.TextTooLong("text", "output", error)
     return Candidate.objects.get_or_create(
         prompt=prompt,
         content_hash=content_hash(text, source),

@@ -12,4 +12,9 @@ urlpatterns = [
     path("p/<slug:slug>/task/<int:assignment_id>/", views.task, name="task"),
     path("p/<slug:slug>/task/<int:assignment_id>/submit/", views.submit, name="submit"),
     path("p/<slug:slug>/task/<int:assignment_id>/skip/", views.skip, name="skip"),
+    path(
+        "p/<slug:slug>/task/<int:assignment_id>/skip-page/",
+        views.skip_page,
+        name="skip_page",
+    ),
 ]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from functools import wraps
 
-import markdown
-import nh3
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -26,8 +25,17 @@ from rest_framework import serializers as drf_serializers
 
 from annotate import exporting, selectors, services
 from annotate.exporting.forms import ExportForm
-from annotate.models import Annotation, Assignment, Project
+from annotate.models import Annotation, Assignment, Candidate, Project
+from annotate.rendering import render_markdown
 from annotate.serializers import SkipSerializer, SubmissionSerializer
+
+# Offered on the skip page; the annotator may write any other reason.
+SKIP_REASONS = (
+    "The task page does not load",
+    "I can't judge this topic",
+    "The prompt is unclear or broken",
+    "The outputs are unreadable",
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -46,13 +54,22 @@ def _member_project(request: HttpRequest, slug: str) -> Project:
     return project
 
 
-def _render_markdown(text: str) -> str:
-    return nh3.clean(markdown.markdown(text, extensions=["fenced_code", "sane_lists"]))
+def _output_html(candidate: Candidate) -> str:
+    """The output's stored HTML; rendered here for rows bulk-created without it."""
+    return candidate.html or render_markdown(candidate.text)
+
+
+def _open_tasks(user: User) -> dict[int, int]:
+    """Project id → the user's open assignment there, the one `label_next` serves."""
+    mine = Assignment.objects.filter(annotator=user, status=Assignment.Status.OPEN)
+    # Newest first, so the dict keeps each project's oldest, as assignment_next does.
+    return dict(mine.order_by("-id").values_list("prompt__project_id", "id"))
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     projects = selectors.project_list_for_user(user=_user(request))
+    open_tasks = _open_tasks(_user(request))
     rows = [
         {
             "project": project,
@@ -60,6 +77,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 project=project, annotator=_user(request)
             ),
             "is_lead": selectors.user_is_lead(user=_user(request), project=project),
+            "open_task": open_tasks.get(project.pk),
         }
         for project in projects
     ]
@@ -87,24 +105,18 @@ def label_next(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
     project = _member_project(request, slug)
-    assignment = get_object_or_404(
-        Assignment.objects.select_related("prompt"),
-        pk=assignment_id,
-        annotator=_user(request),
-        prompt__project=project,
-    )
+    assignment = _own_assignment(request, project, assignment_id)
     if assignment.status != Assignment.Status.OPEN:
-        return render(
-            request,
-            "annotate/task_finished.html",
-            {"project": project, "assignment": assignment},
-        )
+        return _finished(request, project, assignment)
     candidates = {c.pk: c for c in assignment.prompt.candidates.all()}
+    if set(assignment.display_order) - set(candidates):
+        # An output was deleted since the task was handed out: it cannot be ranked.
+        return _render_skip_page(request, project, assignment, broken=True)
     outputs = [
         {
             "id": cid,
             "letter": chr(ord("A") + i),
-            "html": _render_markdown(candidates[cid].text),
+            "html": _output_html(candidates[cid]),
         }
         for i, cid in enumerate(assignment.display_order)
     ]
@@ -115,7 +127,7 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
         "outputs": outputs,
         "ranks": range(1, len(outputs) + 1),
         "likert": list(enumerate(project.likert_labels, start=1)),
-        "instructions_html": _render_markdown(project.instructions),
+        "instructions_html": project.instructions_html,
         "progress": selectors.annotator_progress(
             project=project, annotator=_user(request)
         ),
@@ -128,6 +140,78 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
         },
     }
     return render(request, "annotate/task.html", context)
+
+
+def _own_assignment(
+    request: HttpRequest, project: Project, assignment_id: int
+) -> Assignment:
+    return get_object_or_404(
+        Assignment.objects.select_related("prompt"),
+        pk=assignment_id,
+        annotator=_user(request),
+        prompt__project=project,
+    )
+
+
+def _finished(
+    request: HttpRequest, project: Project, assignment: Assignment
+) -> HttpResponse:
+    return render(
+        request,
+        "annotate/task_finished.html",
+        {"project": project, "assignment": assignment},
+    )
+
+
+# no-store: a stored skip must not come back from cache as a form to send again.
+@never_cache
+@login_required
+def skip_page(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
+    """GET: a form to skip the task, showing none of it. POST: skip, go on."""
+    # Linked from the home page: the way out when the task page itself fails.
+    project = _member_project(request, slug)
+    assignment = _own_assignment(request, project, assignment_id)
+    if assignment.status != Assignment.Status.OPEN:
+        return _finished(request, project, assignment)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        serializer = SkipSerializer(data=request.POST)
+        try:
+            serializer.is_valid(raise_exception=True)
+            services.assignment_skip(
+                assignment_id=assignment.pk,
+                annotator=_user(request),
+                **serializer.validated_data,
+            )
+        except drf_serializers.ValidationError as error:
+            errors = _field_errors(error.detail)
+        except services.SubmissionError as error:
+            errors = error.errors
+        else:
+            return redirect("annotate:label", slug=slug)
+    return _render_skip_page(request, project, assignment, errors=errors)
+
+
+def _render_skip_page(
+    request: HttpRequest,
+    project: Project,
+    assignment: Assignment,
+    *,
+    broken: bool = False,
+    errors: dict[str, str] | None = None,
+) -> HttpResponse:
+    context = {
+        "project": project,
+        "assignment": assignment,
+        "broken": broken,
+        "errors": errors or {},
+        "reasons": SKIP_REASONS,
+        "reason": request.POST.get("reason", ""),
+        # One id per form, so sending it twice stores one skip.
+        "client_id": request.POST.get("client_id") or uuid.uuid4(),
+    }
+    status = 400 if errors else 200
+    return render(request, "annotate/task_skip.html", context, status=status)
 
 
 def _json_body(request: HttpRequest) -> dict:
@@ -256,7 +340,7 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "project": project,
         "counts": selectors.project_counts(project=project),
-        "instructions_html": _render_markdown(project.instructions),
+        "instructions_html": project.instructions_html,
     }
     return render(request, "annotate/project_detail.html", context)
 

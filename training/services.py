@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from annotate.limits import TextTooLong
 from annotate.models import Annotation, Comparison, Project, Prompt
 from annotate.services import prompt_create
 from training.capacity import capacity_problems
@@ -615,11 +616,14 @@ def _next_prompts(
 ) -> list[int]:
     # Held-out prompts are chosen before this round takes the fresh ones.
     held_out = evaluation_set_for(project=project, reserved=request.prompt_ids or ())
-    new_ids = [
-        prompt_create(project=project, text=text.strip())[0].pk
-        for text in request.new_prompts
-        if text.strip()
-    ]
+    new_ids = []
+    for line, text in enumerate(request.new_prompts, start=1):
+        if not text.strip():
+            continue
+        try:
+            new_ids.append(prompt_create(project=project, text=text.strip())[0].pk)
+        except TextTooLong as err:
+            reasons["new_prompts"] = f"New prompt {line}: {err.messages[0]}"
     if request.prompt_ids is None:
         ids = set(fresh_prompts(project).values_list("id", flat=True))
     else:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from django.db import transaction
 
+from annotate import limits
 from annotate.models import Annotation, Candidate, Prompt
 from annotate.services import candidate_create
 from annotate.text import clean_text, is_blank
@@ -517,12 +518,13 @@ def _text(completion: Any) -> str:
 
 
 def usable_outputs(outputs: list[SampledOutput]) -> list[SampledOutput]:
-    """Outputs worth a person's time: readable, and none a copy of a sibling."""
+    """Outputs worth a person's time: readable, within the length limit, no copies."""
     seen: set[str] = set()
     kept = []
     for output in outputs:
         text = clean_text(output.text)
-        if not is_blank(text) and text not in seen:
+        fits = limits.OUTPUT.error(len(text)) is None
+        if fits and not is_blank(text) and text not in seen:
             seen.add(text)
             kept.append(output)
     return kept

@@ -14,6 +14,7 @@ from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from annotate import limits
 from annotate.api.filters import MAX_ID
 from annotate.api.permissions import member_projects
 from annotate.exporting import (
@@ -158,7 +159,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class MessageSerializer(serializers.Serializer):
     role = serializers.ChoiceField(MESSAGE_ROLES)
-    content = StoredTextField()
+    content = StoredTextField(limit=limits.PROMPT)
 
 
 class PromptSerializer(serializers.ModelSerializer):
@@ -194,7 +195,9 @@ class PromptCreateSerializer(serializers.Serializer):
         member_projects,
         queryset=Project.objects.all(),
     )
-    text = StoredTextField(required=False, allow_blank=True, default="")
+    text = StoredTextField(
+        required=False, allow_blank=True, default="", limit=limits.PROMPT
+    )
     messages = MessageSerializer(many=True, required=False, default=list)
     metadata = PlainJsonObjectField(required=False, default=dict)
 
@@ -203,6 +206,12 @@ class PromptCreateSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"text": "Give the prompt's text or its chat messages."}
             )
+        too_long = limits.PROMPT.error(
+            limits.prompt_chars(attrs["text"], attrs["messages"])
+        )
+        if too_long:
+            field = "messages" if attrs["messages"] else "text"
+            raise serializers.ValidationError({field: f"This prompt {too_long}."})
         return attrs
 
 
@@ -238,7 +247,7 @@ class CandidateCreateSerializer(serializers.Serializer):
         lambda user: Prompt.objects.filter(project__in=member_projects(user)),
         queryset=Prompt.objects.all(),
     )
-    text = StoredTextField()
+    text = StoredTextField(limit=limits.OUTPUT)
     source = StoredTextField(
         max_length=200,
         trim_whitespace=True,
@@ -441,7 +450,7 @@ class RoundLaunchSerializer(serializers.Serializer):
         help_text="Prompts without outputs to generate for; null: every such prompt.",
     )
     new_prompts = serializers.ListField(
-        child=StoredTextField(), required=False, default=list
+        child=StoredTextField(limit=limits.PROMPT), required=False, default=list
     )
     base_policy = ScopedIdField(
         lambda user: ModelVersion.objects.filter(project__in=member_projects(user)),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from annotate import limits
 from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN
 from annotate.text import NOTHING_READABLE, clean_json, is_blank
 from training.core.data import PARSERS, DataError, Text
@@ -88,7 +89,7 @@ def parse_record(fmt: str, record: Any) -> Item:
         raise DataError(f"expected an object, got {type(record).__name__}")
     record = _present(clean_json(record))
     item = ITEM_PARSERS[fmt](record, f"import:{fmt}")
-    _require_readable_prompt(item.prompt, fmt, record)
+    _require_storable_prompt(item.prompt, fmt, record)
     return item
 
 
@@ -97,12 +98,15 @@ def _present(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if value is not None}
 
 
-def _require_readable_prompt(prompt: Text, fmt: str, record: dict[str, Any]) -> None:
+def _require_storable_prompt(prompt: Text, fmt: str, record: dict[str, Any]) -> None:
     texts = [prompt] if isinstance(prompt, str) else [m["content"] for m in prompt]
+    default = "messages" if "messages" in record else "prompt"
+    field = PROMPT_FIELDS.get(fmt, default)
     if all(is_blank(text) for text in texts):
-        default = "messages" if "messages" in record else "prompt"
-        field = PROMPT_FIELDS.get(fmt, default)
         raise DataError(f"field '{field}' {NOTHING_READABLE}; expected the prompt")
+    too_long = limits.PROMPT.error(sum(len(text) for text in texts))
+    if too_long:
+        raise DataError(f"field '{field}' {too_long}")
 
 
 def _is_hh_record(record: dict[str, Any]) -> bool:
@@ -158,9 +162,12 @@ def _candidate(value: Any, field: str, source: str) -> Output:
 
 
 def _output(text: str, field: str, source: str) -> Output:
-    """An output to store; refused when nothing readable is left of its text."""
+    """An output to store; refused when nothing readable is left, or it is too long."""
     if is_blank(text):
         raise DataError(f"field '{field}' {NOTHING_READABLE}; expected the output")
+    too_long = limits.OUTPUT.error(len(text))
+    if too_long:
+        raise DataError(f"field '{field}' {too_long}")
     return Output(text, source)
 
 

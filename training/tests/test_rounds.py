@@ -282,7 +282,9 @@ def test_every_algorithm_runs_a_round_to_done(ranked_project, queued, algorithm)
         "ppo": {"epochs": 1, "batch_size": 4, "max_new_tokens": 6},
         "rloo": {"epochs": 1, "batch_size": 4, "max_new_tokens": 6, "k": 2},
         "bon": {"n": 2, "max_new_tokens": 6},
-        "raft": {"rounds": 1, "epochs": 1, "n": 2, "max_new_tokens": 6},
+        # QUICK's min_steps 0: 60 SFT steps on six 6-token demos collapse the policy
+        # onto one reply, leaving too few distinct outputs to queue.
+        "raft": {"rounds": 1, "epochs": 1, "min_steps": 0, "n": 2, "max_new_tokens": 6},
     }[algorithm]
     request = services.LaunchRequest(
         algorithm=algorithm, **{**QUICK, "policy_settings": policy_settings}
@@ -430,3 +432,18 @@ def test_two_rounds_score_their_whole_lineage_with_one_judge_each(
     for version in (base, first.policy):
         assert len(list((cache / str(version.pk)).glob("samples-*.jsonl"))) == 1
     assert second.policy.metrics["evaluation"]["judge"] == second.reward_model.name
+
+
+def test_an_over_long_new_prompt_is_refused_by_its_line(ranked_project, settings):
+    project = ranked_project()
+    settings.RANKWISE_MAX_PROMPT_CHARS = 20
+    prompts_before = Prompt.objects.count()
+    request = services.LaunchRequest(new_prompts=["", "Short one", "x" * 30], **QUICK)
+    with pytest.raises(services.LaunchRefused) as refused:
+        services.round_launch(project=project, request=request)
+    assert refused.value.reasons == {
+        "new_prompts": "New prompt 3: The prompt has 30 characters; expected at most "
+        "20 (RANKWISE_MAX_PROMPT_CHARS)."
+    }
+    assert Prompt.objects.count() == prompts_before
+    assert Round.objects.count() == 0
