@@ -1,0 +1,7 @@
+"""Annotation quality: do the annotators agree, and which models do people prefer?
+
+stats.py and bradley_terry.py are the maths (numpy, no database); report.py turns
+submitted rankings into per-annotator and per-project figures; selectors.py reads
+them from the database. The human leaderboard of model versions is
+training/leaderboard.py, since it needs to know which model wrote each output.
+"""
