@@ -28,8 +28,12 @@ $(VENV)/.installed-test: $(VENV)/.installed-base
 	$(PIP) install -e ".[test]"
 	touch $@
 
+# A private key in the var folder, made once, which settings read when SECRET_KEY is
+# unset: with DEBUG off nothing starts on the public development key.
 run: $(VENV)/.installed-base
 	mkdir -p "$${RANKWISE_VAR_DIR:-var}"
+	key="$${RANKWISE_VAR_DIR:-var}/secret-key"; test -s "$$key" || (umask 077 && \
+	  $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > "$$key")
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py demo

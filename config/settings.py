@@ -2,7 +2,8 @@
 
 Unset, everything runs on one machine with no servers: SQLite under var/, Celery on the
 filesystem broker, the tiny offline model. Production sets DATABASE_URL,
-CELERY_BROKER_URL, SECRET_KEY and ALLOWED_HOSTS (see docker-compose.yml).
+CELERY_BROKER_URL, SECRET_KEY, ALLOWED_HOSTS and the HTTPS settings (see
+docker-compose.yml); with DEBUG off nothing serves without a private SECRET_KEY.
 """
 
 import os
@@ -28,8 +29,16 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_flag("DEBUG")
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "rankwise-embedded-development-key-not-for-production"
+# Signs sessions and keys the exports' annotator pseudonyms. Unset, it is the one
+# `make run` keeps in the var folder, so manage.py commands there share the server's;
+# else the development key, which is public (it is in this file): with DEBUG off,
+# config.startup refuses to serve with it.
+SECRET_KEY_FILE = VAR_DIR / "secret-key"
+DEVELOPMENT_SECRET_KEY = "django-insecure-rankwise-development-key"
+SECRET_KEY = (
+    os.environ.get("SECRET_KEY")
+    or (SECRET_KEY_FILE.read_text().strip() if SECRET_KEY_FILE.is_file() else "")
+    or DEVELOPMENT_SECRET_KEY
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -84,12 +93,31 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web server, the worker and a job's heartbeat thread write concurrently:
-    # wait for a lock instead of failing, and test on a file (an in-memory test
-    # database fails a locked query at once instead of waiting).
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # The server's threads, the worker and a job's heartbeat thread write at once.
+    # WAL lets reads run beside the one writer. IMMEDIATE takes the write lock when a
+    # transaction begins, so a second writer waits for it (up to `timeout` seconds):
+    # a deferred transaction that read first fails at once with "database is locked"
+    # when it tries to write, and select_for_update() does not lock on SQLite. Test
+    # on a file too: an in-memory test database has one connection, so no contention.
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL")
+    sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+    sqlite_options.setdefault("timeout", 30)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-rankwise.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# HTTPS, all off by default (`make run` serves plain HTTP on loopback). Behind a proxy
+# that ends TLS, trust its X-Forwarded-Proto only if it always sets that header itself:
+# a client could otherwise claim HTTPS.
+if env_flag("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT")
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE")
+# Browsers remember HSTS for this long: raise it step by step once HTTPS works.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -177,6 +205,12 @@ RANKWISE_RUN_STALE_AFTER_SECONDS = float(
 # Hard limit for one training or generation job on a worker.
 RANKWISE_JOB_TIME_LIMIT_SECONDS = int(
     os.environ.get("RANKWISE_JOB_TIME_LIMIT_SECONDS", str(6 * 3600))
+)
+# Longest text stored (characters): bounds the work of one write and one task page.
+RANKWISE_MAX_OUTPUT_CHARS = int(os.environ.get("RANKWISE_MAX_OUTPUT_CHARS", "100000"))
+RANKWISE_MAX_PROMPT_CHARS = int(os.environ.get("RANKWISE_MAX_PROMPT_CHARS", "100000"))
+RANKWISE_MAX_INSTRUCTIONS_CHARS = int(
+    os.environ.get("RANKWISE_MAX_INSTRUCTIONS_CHARS", "50000")
 )
 # What the `gpu` queue's workers have, so a launch is refused when a round's jobs
 # could not run there: GPUs per worker (0: a CPU worker, whose processes use gloo)

@@ -12,16 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count
 
 from annotate.models import Judgement
-from training.core import plan as memory_plan
-from training.core.models import has_model
 from training.core.reward_config import RewardConfig
 from training.hyperparameters import LaunchConfig, job_processes, policy_config_class
+
+if TYPE_CHECKING:
+    from training.core import plan as memory_plan
 
 
 def capacity_problems(
@@ -47,6 +48,10 @@ def capacity_problems(
     gpu_gib = settings.RANKWISE_WORKER_GPU_MEMORY_GIB
     if gpu_gib is None or _is_unbuilt_default(model):
         return {}
+    # Planning loads torch (a meta-device model): only where a budget is set, so a
+    # web process without one never imports it.
+    from training.core import plan as memory_plan
+
     try:
         policy = memory_plan.load_shape(model)
         reward = memory_plan.load_shape(model, score_head=True)
@@ -82,10 +87,12 @@ def capacity_problems(
 def _refusal(
     group: str, plan: memory_plan.MemoryPlan, fixes: list[memory_plan.Suggestion]
 ) -> str:
+    from training.core.plan import GIB
+
     prefix = group.removesuffix("_settings")
     need = (
         f"Training the {'reward model' if prefix == 'reward' else 'policy'} needs an "
-        f"estimated {plan.total / memory_plan.GIB:.1f} GiB per GPU; the workers' GPUs "
+        f"estimated {plan.total / GIB:.1f} GiB per GPU; the workers' GPUs "
         f"have {plan.gpu_gib:g} GiB (RANKWISE_WORKER_GPU_MEMORY_GIB)."
     )
     if not fixes:
@@ -95,7 +102,7 @@ def _refusal(
             f"{prefix}.{name}={json.dumps(value)}"
             for name, value in fix.changes.items()
         )
-        + f" ({fix.plan.total / memory_plan.GIB:.1f} GiB)"
+        + f" ({fix.plan.total / GIB:.1f} GiB)"
         for fix in fixes
     )
     return f"{need} It fits with: {options}."
@@ -103,6 +110,8 @@ def _refusal(
 
 def _is_unbuilt_default(model: str) -> bool:
     """The embedded default before its first build: tiny, nothing to plan."""
+    from training.core.models import has_model
+
     return not settings.RANKWISE_POLICY_MODEL and not has_model(Path(model))
 
 
