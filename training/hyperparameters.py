@@ -101,6 +101,17 @@ def launch_hyperparameters() -> list[Hyperparameter]:
     return hyperparameters(LaunchConfig)
 
 
+def round_chat_template(algorithm: str, policy_settings: Mapping[str, Any]) -> str:
+    """How a round renders plain prompts: its policy's --chat-template, everywhere.
+
+    Generation, evaluation and the reward model use it too, so replies are sampled,
+    scored and trained in the one rendering their stored token ids were made in.
+    """
+    fields = dataclasses.fields(policy_config_class(algorithm))
+    default = next(f.default for f in fields if f.name == "chat_template")
+    return str(policy_settings.get("chat_template", default))
+
+
 def job_processes(command: str, launch_settings: Mapping[str, Any]) -> int:
     """Processes the job training `command` ("reward" or an algorithm) runs on."""
     processes = int(launch_settings.get("processes", LaunchConfig.processes))

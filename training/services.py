@@ -34,6 +34,7 @@ from training.hyperparameters import (
     LaunchConfig,
     SettingsError,
     policy_config_class,
+    round_chat_template,
     validate_settings,
 )
 from training.models import (
@@ -597,6 +598,16 @@ def _validated_settings(
             )
         except SettingsError as err:
             reasons.update(err.errors)
+    if "policy_settings" in clean and "reward_settings" in clean:
+        rendering = round_chat_template(request.algorithm, clean["policy_settings"])
+        reward = clean["reward_settings"].get(
+            "chat_template", RewardConfig.chat_template
+        )
+        if reward != rendering:
+            reasons["reward_settings.chat_template"] = (
+                f"{reward!r} differs from the policy's {rendering!r}: the reward model "
+                "scores the policy's replies, so both render prompts the same way."
+            )
     k = clean.get("generation_settings", {}).get("k", default_k(project))
     if not project.min_k <= k <= project.max_k:
         reasons["generation_settings.k"] = (

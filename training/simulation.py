@@ -48,7 +48,7 @@ from annotate.services import (
     prompt_create,
 )
 from training import services
-from training.core.batching import tokenizer_fingerprint
+from training.core.batching import encoding_fingerprint
 from training.core.generate_config import GenerateConfig
 from training.core.generation import Generation, generate
 from training.core.models import load_policy
@@ -56,6 +56,7 @@ from training.core.recipe import resolve_device
 from training.core.reward_config import RewardConfig
 from training.hyperparameters import (
     GENERATION_FIELDS,
+    LaunchConfig,
     SettingsError,
     policy_config_class,
     validate_settings,
@@ -142,6 +143,7 @@ class SimulationConfig:
     policy_settings: Mapping[str, Any] = field(default_factory=dict)
     reward_settings: Mapping[str, Any] = field(default_factory=dict)
     generation_settings: Mapping[str, Any] = field(default_factory=dict)
+    launch_settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def judges_per_prompt(self) -> int:
@@ -394,7 +396,7 @@ def policy_samples(
     seed: int,
     desc: str,
 ) -> tuple[list[list[Generation]], str]:
-    """`n` samples per prompt (prompt i: seed `seed + i`), and the tokenizer's hash."""
+    """`n` samples per prompt (prompt i: seed `seed + i`), and their ids' encoding."""
     model, tokenizer = load_policy(model_path, device=resolve_device("auto"))
     samples = []
     for index, prompt in enumerate(tqdm(prompts, desc=desc, unit="prompt")):
@@ -402,6 +404,7 @@ def policy_samples(
             model,
             tokenizer,
             [prompt],
+            chat_template=generation["chat_template"],
             k=n,
             temperature=generation["temperature"],
             top_p=generation["top_p"],
@@ -411,7 +414,8 @@ def policy_samples(
             max_prompt_length=generation["max_prompt_length"],
         )
         samples.append(generations)
-    return samples, tokenizer_fingerprint(tokenizer)
+    rendering = generation["chat_template"]
+    return samples, encoding_fingerprint(tokenizer, chat_template=rendering)
 
 
 def hidden_scores(
@@ -480,6 +484,7 @@ def _settings_checked(
     checks: list[tuple[str, type, Mapping[str, Any], tuple[str, ...]]] = [
         ("reward", RewardConfig, config.reward_settings, ()),
         ("generation", GenerateConfig, config.generation_settings, GENERATION_FIELDS),
+        ("launch", LaunchConfig, config.launch_settings, ()),
     ]
     if config.algorithm in Round.Algorithm.values:
         policy_class = policy_config_class(config.algorithm)
@@ -536,6 +541,7 @@ def simulation_run(
             policy_settings=groups["policy"],
             reward_settings=groups["reward"],
             generation_settings=groups["generation"],
+            launch_settings=groups["launch"],
             new_prompts=new_prompts,
         )
         started = time.monotonic()

@@ -23,7 +23,7 @@ from annotate.services import candidate_create
 from annotate.text import clean_text, is_blank
 from training import selectors
 from training.cli import COMMANDS
-from training.core.batching import as_reply, tokenizer_fingerprint
+from training.core.batching import as_reply, encoding_fingerprint
 from training.core.best_of_n import best_of_n
 from training.core.best_of_n_config import BestOfNConfig
 from training.core.data import write_jsonl
@@ -40,7 +40,11 @@ from training.core.models import (
 from training.core.recipe import CHECKPOINT_DIR, resolve_device
 from training.core.reward_config import RewardConfig
 from training.core.rollout import load_reward_fn
-from training.hyperparameters import job_processes, policy_config_class
+from training.hyperparameters import (
+    job_processes,
+    policy_config_class,
+    round_chat_template,
+)
 from training.jobs import JobReporter, Step
 from training.models import (
     CandidateOrigin,
@@ -139,9 +143,11 @@ def evaluate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
     lineage = _lineage_contestants(round_)
     prompts = _prompt_texts(held_out.prompt_ids)
     reporter.phase(0.02, f"{len(lineage)} policies on {len(prompts)} held-out prompts")
+    sampling = generation_settings(round_)
     settings = EvaluationSettings(
         samples_per_prompt=EVALUATION_SAMPLES,
-        max_new_tokens=generation_settings(round_)["max_new_tokens"],
+        max_new_tokens=sampling["max_new_tokens"],
+        chat_template=sampling["chat_template"],
     )
     results = evaluate_lineage(
         [contestant for contestant, _ in lineage],
@@ -273,7 +279,11 @@ STEPS: dict[str, Step] = {
 
 def generation_settings(round_: Round) -> dict[str, Any]:
     """The generate command's defaults with the round's own settings over them."""
-    return {**dataclasses.asdict(GenerateConfig()), **round_.generation_settings}
+    return {
+        **dataclasses.asdict(GenerateConfig()),
+        **round_.generation_settings,
+        "chat_template": round_chat_template(round_.algorithm, round_.policy_settings),
+    }
 
 
 # --- files --------------------------------------------------------------------------
@@ -495,7 +505,7 @@ def _best_of_n_samples(
     device = resolve_device(config.device)
     policy, tokenizer = load_policy(config.model, device=device)
     reward_fn = load_reward_fn(config, device)
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=config.chat_template)
     outputs = []
     for index, prompt in enumerate(prompts):
         chosen = best_of_n(

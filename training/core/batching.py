@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from training.core.data import Messages, Text
+from training.core.train_config import CHAT_TEMPLATES
 
 Encoding = tuple[list[int], list[int]]  # (input_ids, completion_mask)
 # A forward of its own must save this share of a batch's padded tokens: below it,
@@ -51,35 +52,50 @@ def as_reply(prompt: Text, text: str) -> Text:
     return text if isinstance(prompt, str) else [{"role": "assistant", "content": text}]
 
 
+def encode_exchange(
+    tokenizer: Any, prompt: Text, completion: Text | None, *, chat_template: str
+) -> tuple[list[int], list[int]]:
+    """(prompt ids, completion ids): the one place a prompt and reply become tokens.
+
+    Messages go through the tokenizer's chat template. So does a plain-string prompt
+    under chat_template "auto" when the tokenizer has a template, as one user turn
+    (its plain completion one assistant turn); otherwise it stays raw text. The
+    completion ids end with EOS; None as completion gives the prompt alone, as
+    generation continues it.
+    """
+    if completion is not None and isinstance(prompt, str) != isinstance(
+        completion, str
+    ):
+        raise ValueError("prompt and completion must both be strings or both messages")
+    if isinstance(prompt, str) and not templates_plain_text(tokenizer, chat_template):
+        return _encode_text(tokenizer, prompt, completion)
+    messages = _as_turn("user", prompt)
+    reply = None if completion is None else _as_turn("assistant", completion)
+    return _encode_chat(tokenizer, messages, reply)
+
+
+def templates_plain_text(tokenizer: Any, chat_template: str) -> bool:
+    """True when plain-string prompts are rendered through the chat template."""
+    if chat_template not in CHAT_TEMPLATES:
+        raise ValueError(
+            f"chat_template: expected one of {', '.join(CHAT_TEMPLATES)}, "
+            f"got {chat_template!r}"
+        )
+    return chat_template == "auto" and bool(getattr(tokenizer, "chat_template", None))
+
+
 def encode_prompt(
-    tokenizer: Any, prompt: Text, *, max_length: int | None = None
+    tokenizer: Any,
+    prompt: Text,
+    *,
+    chat_template: str,
+    max_length: int | None = None,
 ) -> list[int]:
-    """Token ids of a prompt (chat template for messages), start cut to max_length."""
-    if isinstance(prompt, str):
-        ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
-    else:
-        # The template writes its own BOS, so the tokenizer must not add another.
-        text = _chat_prefix(tokenizer, prompt)
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    """Token ids of a prompt as generation continues it, start cut to max_length."""
+    ids, _ = encode_exchange(tokenizer, prompt, None, chat_template=chat_template)
     if max_length is not None and len(ids) > max_length:
         ids = _keep_end(ids, max_length, tokenizer.bos_token_id)
-    return list(ids)
-
-
-def encode_completion(tokenizer: Any, prompt: Text, completion: Text) -> list[int]:
-    """Token ids of a completion as it follows `prompt`, ending with EOS."""
-    if isinstance(prompt, str) != isinstance(completion, str):
-        raise ValueError("prompt and completion must both be strings or both messages")
-    if isinstance(completion, str):
-        ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
-        return [*ids, tokenizer.eos_token_id]
-    assert not isinstance(prompt, str)
-    prefix = _chat_prefix(tokenizer, prompt)
-    full = _apply_template(tokenizer, [*prompt, *completion], generation=False)
-    if not full.startswith(prefix):
-        raise ValueError("chat template renders the prompt differently with a reply")
-    # Templates end assistant turns with their own end-of-turn token (EOS here).
-    return list(tokenizer(full[len(prefix) :], add_special_tokens=False)["input_ids"])
+    return ids
 
 
 def encode_prompt_completion(
@@ -87,6 +103,7 @@ def encode_prompt_completion(
     prompt: Text,
     completion: Text,
     *,
+    chat_template: str,
     max_length: int,
     completion_ids: Sequence[int] | None = None,
 ) -> Encoding:
@@ -95,17 +112,18 @@ def encode_prompt_completion(
     `completion_ids`, when given, are the tokens the completion was sampled as: the
     policy is trained on what it produced, not on a re-tokenisation of its text.
     """
-    prompt_ids = encode_prompt(tokenizer, prompt)
-    completion_ids = (
-        list(completion_ids)
-        if completion_ids is not None
-        else encode_completion(tokenizer, prompt, completion)
+    if completion_ids is None:
+        prompt_ids, reply_ids = encode_exchange(
+            tokenizer, prompt, completion, chat_template=chat_template
+        )
+    else:
+        prompt_ids = encode_prompt(tokenizer, prompt, chat_template=chat_template)
+        reply_ids = list(completion_ids)
+    prompt_ids, reply_ids = truncate_pair(
+        prompt_ids, reply_ids, max_length, tokenizer.bos_token_id
     )
-    prompt_ids, completion_ids = truncate_pair(
-        prompt_ids, completion_ids, max_length, tokenizer.bos_token_id
-    )
-    mask = [0] * len(prompt_ids) + [1] * len(completion_ids)
-    return prompt_ids + completion_ids, mask
+    mask = [0] * len(prompt_ids) + [1] * len(reply_ids)
+    return prompt_ids + reply_ids, mask
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -117,7 +135,23 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
         text = json.dumps([saved["model"], saved["added_tokens"]], sort_keys=True)
     else:
         text = json.dumps(tokenizer.get_vocab(), sort_keys=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return _short_hash(text)
+
+
+def encoding_fingerprint(tokenizer: Any, *, chat_template: str) -> str:
+    """What sampled token ids are stored with: equal when a prompt encodes the same.
+
+    Ids sampled after a templated plain prompt (an assistant reply ending with the
+    template's EOS) are not the continuation of its raw text, so the hash names how
+    plain prompts render. A bare tokenizer_fingerprint, which does not say, matches
+    neither rendering: ids stored with one are re-tokenised, never misread.
+    """
+    template = (
+        tokenizer.chat_template
+        if templates_plain_text(tokenizer, chat_template)
+        else None
+    )
+    return _short_hash(json.dumps([tokenizer_fingerprint(tokenizer), template]))
 
 
 def truncate_pair(
@@ -166,9 +200,52 @@ def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
     return (positions * attention_mask.long()).argmax(-1)  # (B,)
 
 
-def _chat_prefix(tokenizer: Any, prompt: Messages) -> str:
-    """The rendered prompt up to where the assistant's reply starts."""
-    return _apply_template(tokenizer, prompt, generation=True)
+def _as_turn(role: str, text: Text) -> Messages:
+    """Messages as they are; plain text as one turn of `role`."""
+    if not isinstance(text, str):
+        return text
+    # A standard-format completion starts with the space that joins it to the
+    # prompt's text; as a turn of its own, that space is no part of the reply.
+    return [{"role": role, "content": text.lstrip() if role == "assistant" else text}]
+
+
+def _encode_text(
+    tokenizer: Any, prompt: str, completion: Text | None
+) -> tuple[list[int], list[int]]:
+    """Raw text: the prompt with the tokenizer's BOS, the completion then EOS."""
+    prompt_ids = list(tokenizer(prompt, add_special_tokens=True)["input_ids"])
+    if completion is None:
+        return prompt_ids, []
+    assert isinstance(completion, str)
+    ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
+    return prompt_ids, [*ids, tokenizer.eos_token_id]
+
+
+def _encode_chat(
+    tokenizer: Any, messages: Messages, reply: Messages | None
+) -> tuple[list[int], list[int]]:
+    """The template's prompt up to the assistant's turn, then the reply through EOS."""
+    prefix = _apply_template(tokenizer, messages, generation=True)
+    # The template writes its own BOS, so the tokenizer must not add another.
+    prompt_ids = list(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+    if reply is None:
+        return prompt_ids, []
+    full = _apply_template(tokenizer, [*messages, *reply], generation=False)
+    if not full.startswith(prefix):
+        raise ValueError("chat template renders the prompt differently with a reply")
+    ids = list(tokenizer(full[len(prefix) :], add_special_tokens=False)["input_ids"])
+    return prompt_ids, _through_last_eos(ids, tokenizer.eos_token_id)
+
+
+def _through_last_eos(ids: list[int], eos_token_id: int | None) -> list[int]:
+    """`ids` up to their last EOS: what sampling yields, as generation stops there.
+
+    Templates end an assistant turn with their end-of-turn token (EOS); some write
+    more after it (ChatML's newline), which belongs between turns, not to the reply.
+    """
+    if eos_token_id not in ids:
+        return ids
+    return ids[: len(ids) - ids[::-1].index(eos_token_id)]
 
 
 def _apply_template(tokenizer: Any, messages: Messages, *, generation: bool) -> str:
@@ -181,6 +258,11 @@ def _apply_template(tokenizer: Any, messages: Messages, *, generation: bool) -> 
     return tokenizer.apply_chat_template(
         messages, tokenize=False, add_generation_prompt=generation
     )
+
+
+def _short_hash(text: str) -> str:
+    """The first 16 hex digits of the text's SHA-256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _keep_end(ids: list[int], budget: int, bos_token_id: int | None) -> list[int]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from training.core.batching import Text, as_reply, tokenizer_fingerprint
+from training.core.batching import Text, as_reply, encoding_fingerprint
 from training.core.data import load_examples
 from training.core.generate_config import GenerateConfig
 from training.core.generation import generate
@@ -56,11 +56,12 @@ def _sample(
     model: Any, tokenizer: Any, prompts: list[Text], config: GenerateConfig, seed: int
 ) -> list[dict[str, Any]]:
     """One output record per prompt with its K samples and their sampled tokens."""
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=config.chat_template)
     samples = generate(
         model,
         tokenizer,
         prompts,
+        chat_template=config.chat_template,
         k=config.k,
         temperature=config.temperature,
         top_p=config.top_p,

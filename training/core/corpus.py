@@ -1515,11 +1515,14 @@ def chat_documents(
 ) -> list[list[int]]:
     """Token ids of each chat as rounds encode it, reply and its EOS included.
 
-    A one-question chat is also encoded as a plain-text prompt and completion, the
-    other format rounds sample in, so the model answers plain prompts too.
+    A one-question chat is also encoded as a raw plain-text prompt and completion,
+    so the model answers plain prompts under --chat-template never too; under auto
+    they render as the chat format, which it learns from the messages.
     """
     return [
-        encode_prompt_completion(tokenizer, prompt, reply, max_length=max_length)[0]
+        encode_prompt_completion(
+            tokenizer, prompt, reply, chat_template="never", max_length=max_length
+        )[0]
         for chat in chats
         for prompt, reply in _formats(chat)
     ]

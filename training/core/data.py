@@ -48,7 +48,7 @@ class RankingExample:
     ranks: list[int]
     weight: float = 1.0
     # The tokens each completion was sampled as (None: written by a person), and the
-    # fingerprint of the tokenizer they belong to (batching.tokenizer_fingerprint).
+    # fingerprint of the encoding they follow (batching.encoding_fingerprint).
     completion_token_ids: tuple[tuple[int, ...] | None, ...] | None = None
     tokenizer: str | None = None
 

@@ -14,12 +14,11 @@ import gc
 import inspect
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from training.core.batching import as_reply, tokenizer_fingerprint
+from training.core.batching import as_reply, encoding_fingerprint
 from training.core.best_of_n import scored_samples
 from training.core.data import (
     DataError,
@@ -29,7 +28,7 @@ from training.core.data import (
     as_rankings,
     load_examples,
 )
-from training.core.distributed import gather, is_main, split_map
+from training.core.distributed import gather, is_sharded, split_map
 from training.core.dpo_config import DPOConfig
 from training.core.groups import (
     Group,
@@ -49,17 +48,19 @@ from training.core.losses import (
     plackett_luce_loss,
     rrhf_loss,
 )
-from training.core.memory import prepare_for_training
-from training.core.models import load_policy, save_model
-from training.core.precision import MASTER_DTYPE, resolve_precision
+from training.core.models import load_policy
+from training.core.precision import resolve_precision
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
     checkpoint_dir,
+    load_beside,
+    load_trainable,
     merged,
     model_device,
     resolve_device,
     run_training,
+    save_trained,
     set_seed,
     write_results,
 )
@@ -79,16 +80,18 @@ def train_dpo(
     rankings = preference_rankings(load_examples(config.data), config)
     set_seed(config.seed)
     device = resolve_device(config.device)
-    model, tokenizer = load_policy(
-        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
-    )
-    model = prepare_for_training(model, config)
+    model, tokenizer = load_trainable(load_policy, config, device)
     pad = tokenizer.pad_token_id
     # Rank 0's samples for all: GPU sampling may differ between ranks, and every
     # rank must train on the same data to shard it.
     generated = gather(online_rankings(model, tokenizer, rankings, config, device))[0]
     rankings = [*rankings, *generated]
-    groups = encode_rankings(tokenizer, rankings, max_length=config.max_length)
+    groups = encode_rankings(
+        tokenizer,
+        rankings,
+        max_length=config.max_length,
+        chat_template=config.chat_template,
+    )
     groups = attach_reference(groups, model, config, pad_token_id=pad)
     train, held_out = split_groups(groups, config.eval_fraction, config.seed)
     objective = make_objective(config)
@@ -103,8 +106,7 @@ def train_dpo(
     model = merged(model)
     eval_batches = in_batches(held_out, EVAL_BATCH, pad_token_id=pad)
     metrics = evaluate_dpo(model, eval_batches, objective)
-    if is_main():
-        save_model(model, tokenizer, Path(config.out), config=config)
+    save_trained(model, tokenizer, config)
     mix = {
         "n_train": len(train),
         "n_human": len(rankings) - len(generated),
@@ -149,12 +151,20 @@ def online_rankings(
         raise ValueError(
             "online_samples: needs at least 2 samples per prompt and --reward-model"
         )
+    if is_sharded(policy):
+        raise ValueError(
+            "online_samples: not supported with --fsdp (each rank's sampling stops "
+            "after a different number of forwards, and every sharded forward waits "
+            "for all ranks); sample the pairs in a run without --fsdp, or with "
+            "python -m training generate, and train on them"
+        )
     prompts = list({json.dumps(r.prompt, sort_keys=True): r.prompt for r in rankings})
     sampling = SamplingConfig(
         data="",
         reward_model=config.reward_model,
         max_new_tokens=config.online_max_new_tokens,
         max_length=config.max_length,
+        chat_template=config.chat_template,
     )
     samples, rewards = scored_samples(
         policy,
@@ -164,7 +174,7 @@ def online_rankings(
         n=config.online_samples,
         sampling=sampling,
     )  # rewards (P, N)
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=config.chat_template)
     pairs = []
     for prompt, row, scores in zip(prompts, samples, rewards, strict=True):
         best, worst = int(scores.argmax()), int(scores.argmin())
@@ -204,7 +214,7 @@ def attach_reference(
     if config.ref_model is not None:
         device = model_device(policy)
         frozen = resolve_precision(config.mixed_precision, device).frozen_dtype
-        reference, _ = load_policy(config.ref_model, device=device, dtype=frozen)
+        reference = load_beside(policy, load_policy, config.ref_model, dtype=frozen)
     # A row's reference log-prob does not depend on its batch-mates, so batches of
     # similar lengths, put back in order afterwards, forward the least padding.
     order = sorted(range(len(groups)), key=lambda i: longest_completion(groups[i]))
@@ -212,9 +222,11 @@ def attach_reference(
     batches = [
         b.tokens for b in in_batches(by_length, EVAL_BATCH, pad_token_id=pad_token_id)
     ]
+    # Sharded, a rank that found its part cached would skip forwards the other ranks
+    # wait on in theirs, so every rank computes its part again.
+    cache = None if is_sharded(reference) else checkpoint_dir(config)
     sums = split_map(
-        lambda part: reference_logprobs_cached(reference, part, checkpoint_dir(config)),
-        batches,
+        lambda part: reference_logprobs_cached(reference, part, cache), batches
     )
     if reference is not policy:
         # Training never needs the reference again: give its memory to the policy.

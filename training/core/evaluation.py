@@ -32,6 +32,7 @@ from training.core.logprobs import completion_targets, eval_mode
 from training.core.models import load_policy, load_reward_model
 from training.core.recipe import resolve_device, set_seed
 from training.core.rollout import encode_samples, policy_logprobs, reward_model_fn
+from training.core.train_config import chat_template_field
 
 CACHE_FORMAT = 1  # bump when a sample file's records change shape
 Progress = Callable[[float, str], None]  # (fraction done, what is being done)
@@ -46,7 +47,8 @@ class EvaluationSettings:
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 64
-    max_length: int = 256
+    max_length: int = 1024  # the trainers' default: text is cut where they cut it
+    chat_template: str = chat_template_field()
     batch_size: int = 8
     seed: int = 0
     device: str = "auto"
@@ -250,6 +252,7 @@ def _draw_missing(
                 policy,
                 tokenizer,
                 prompts,
+                chat_template=settings.chat_template,
                 k=n,
                 temperature=settings.temperature,
                 top_p=settings.top_p,
@@ -315,7 +318,11 @@ def _logprobs(
     for start in range(0, len(records), settings.batch_size):
         chunk = slice(start, start + settings.batch_size)
         tokens = encode_samples(
-            tokenizer, rows[chunk], generations[chunk], _max_prompt(settings)
+            tokenizer,
+            rows[chunk],
+            generations[chunk],
+            _max_prompt(settings),
+            chat_template=settings.chat_template,
         ).to(device)
         with torch.no_grad(), eval_mode(model):
             logprobs, _ = policy_logprobs(model, tokens, settings.temperature)
@@ -337,7 +344,12 @@ def _judge(
 ) -> dict[str, Judged]:
     """Every contestant's kept samples scored by the one judge."""
     model, tokenizer = load_reward_model(judge, device=device)
-    reward_fn = reward_model_fn(model.eval(), tokenizer, max_length=settings.max_length)
+    reward_fn = reward_model_fn(
+        model.eval(),
+        tokenizer,
+        max_length=settings.max_length,
+        chat_template=settings.chat_template,
+    )
     scored: dict[Path, tuple[list[SampleRecord], torch.Tensor]] = {}
     judged = {}
     for c in contestants:

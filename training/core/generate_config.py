@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from training.core.train_config import chat_template_field
+
 
 @dataclass(frozen=True)
 class GenerateConfig:
@@ -33,9 +35,11 @@ class GenerateConfig:
     max_new_tokens: int = field(
         default=64, metadata={"help": "longest completion in tokens"}
     )
+    # With 64 new tokens, the 1024 a trainer keeps (TrainConfig.max_length).
     max_prompt_length: int = field(
-        default=256, metadata={"help": "prompt tokens kept (the start is cut)"}
+        default=960, metadata={"help": "prompt tokens kept (the start is cut)"}
     )
+    chat_template: str = chat_template_field()
     # --- throughput
     batch_size: int = field(default=8, metadata={"help": "sequences per generate call"})
     seed: int = field(default=0, metadata={"help": "sampling seed"})

@@ -39,6 +39,7 @@ def generate(
     tokenizer: Any,
     prompts: Sequence[Text],
     *,
+    chat_template: str,
     k: int = 1,
     temperature: float = 1.0,
     top_p: float = 1.0,
@@ -47,10 +48,17 @@ def generate(
     seed: int | None = None,
     max_prompt_length: int | None = None,
 ) -> list[list[Generation]]:
-    """K samples per prompt (list i holds prompt i's), batched with left padding."""
+    """K samples per prompt (list i holds prompt i's), batched with left padding.
+
+    Prompts are encoded as training encodes them (`chat_template` the same setting),
+    so the sampled ids are the completion ids a trainer would see.
+    """
     settings = SamplingSettings(temperature, top_p, max_new_tokens)
     encoded = [
-        encode_prompt(tokenizer, p, max_length=max_prompt_length) for p in prompts
+        encode_prompt(
+            tokenizer, p, chat_template=chat_template, max_length=max_prompt_length
+        )
+        for p in prompts
     ]
     rows = [ids for ids in encoded for _ in range(k)]  # prompt i -> rows i*k .. i*k+k-1
     samples: list[Generation] = []

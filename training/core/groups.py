@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from training.core.batching import Batch, Encoding, Text, collate, tokenizer_fingerprint
+from training.core.batching import Batch, Encoding, Text, collate, encoding_fingerprint
 from training.core.batching import encode_prompt_completion as encode_one
 from training.core.data import RankingExample
 from training.core.distributed import shard, world_size
@@ -67,6 +67,7 @@ def encode_group(
     ranks: Sequence[int],
     *,
     max_length: int,
+    chat_template: str,
     weight: float = 1.0,
     sampled_ids: Sequence[Sequence[int] | None] | None = None,
 ) -> Group:
@@ -76,17 +77,31 @@ def encode_group(
     """
     ids = sampled_ids if sampled_ids is not None else [None] * len(completions)
     encodings = tuple(
-        encode_one(tokenizer, prompt, c, max_length=max_length, completion_ids=i)
+        encode_one(
+            tokenizer,
+            prompt,
+            c,
+            chat_template=chat_template,
+            max_length=max_length,
+            completion_ids=i,
+        )
         for c, i in zip(completions, ids, strict=True)
     )
     return Group(encodings, tuple(ranks), weight)
 
 
 def encode_rankings(
-    tokenizer: object, rankings: Sequence[RankingExample], *, max_length: int
+    tokenizer: object,
+    rankings: Sequence[RankingExample],
+    *,
+    max_length: int,
+    chat_template: str,
 ) -> list[Group]:
-    """One group per ranking; sampled completions keep their sampled tokens."""
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    """One group per ranking; sampled completions keep their sampled tokens.
+
+    Only ids sampled under this encoding (tokenizer and rendering) are kept.
+    """
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=chat_template)
     return [
         encode_group(
             tokenizer,
@@ -94,6 +109,7 @@ def encode_rankings(
             r.completions,
             r.ranks,
             max_length=max_length,
+            chat_template=chat_template,
             weight=r.weight,
             sampled_ids=r.sampled_ids(fingerprint),
         )

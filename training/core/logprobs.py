@@ -25,6 +25,7 @@ from training.core.batching import (
     position_ids_from_mask,
     share_prompts,
 )
+from training.core.distributed import is_sharded
 from training.core.memory import checkpoints_now
 
 LogprobSums = tuple[torch.Tensor, torch.Tensor]  # (summed log-probs (B,), counts (B,))
@@ -103,8 +104,14 @@ def _summed_logprobs(model: Any, batch: Batch) -> torch.Tensor:
 
     Under gradient checkpointing transformers drops the KV cache the shared prompt
     continues from, so rows go whole: the same log-probs, the prompt forwarded again.
+    So they do for a sharded model: each forward gathers weights from every rank, and
+    the shared path's forwards (one per suffix-length bucket) differ between ranks.
     """
-    shares = _caches_whole_prompts(model) and not checkpoints_now(model)
+    shares = (
+        _caches_whole_prompts(model)
+        and not checkpoints_now(model)
+        and not is_sharded(model)
+    )
     shared = share_prompts(batch) if shares else None
     if shared is None:
         logprobs, mask = completion_token_logprobs(model, batch)  # (B, T-1) each
@@ -170,7 +177,9 @@ def _caches_whole_prompts(model: Any) -> bool:
     return not getattr(getattr(model, "config", None), "sliding_window", None)
 
 
-@torch.inference_mode()
+# no_grad, not inference_mode: FSDP gathers weights into buffers it keeps, and a
+# buffer first made in inference mode cannot be written by the training after it.
+@torch.no_grad()
 def reference_logprobs_cached(
     model: Any,
     batches: Sequence[Batch],

@@ -10,7 +10,10 @@ checkpoints count optimiser steps.
 Launched data-parallel (training/core/distributed.py), every rank runs this loop on
 its own shard of each step's micro-batches: the ranks start from rank 0's weights,
 average their gradients before clipping and their metrics before logging, and only
-rank 0 shows progress and writes checkpoints.
+rank 0 shows progress and writes checkpoints. A model sharded with FSDP has one copy
+of each weight, spread over the ranks, and its backward averages the gradients
+itself; its checkpoint is gathered whole to rank 0 in the unsharded layout, so
+`--resume` continues with or without --fsdp and on any number of ranks.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from training.core.distributed import (
     average_gradients,
     broadcast_parameters,
     gather,
+    gathered_training_state,
     is_main,
+    is_sharded,
+    load_training_state,
 )
 from training.core.precision import Precision
 
@@ -80,7 +86,8 @@ def train_loop(
         state = load_checkpoint(
             settings.checkpoint_dir, model, optimizer, scheduler, scaler
         )
-    broadcast_parameters(_trainable(model))
+    if not is_sharded(model):  # FSDP keeps one copy of each weight: nothing to sync
+        broadcast_parameters(_trainable(model))
     steps = grouped(batches, settings.accum_steps)
     total = settings.epochs * len(steps(0))
     model.train()
@@ -187,7 +194,11 @@ def _update(
     max_grad_norm: float,
 ) -> None:
     # Averaged first, so every rank clips, and the scaler skips, the same gradients.
-    average_gradients(_trainable(model))
+    # FSDP's backward already reduce-scattered each to its mean; the norm clipped
+    # below is then over all shards (DTensor gradients) and the scaler's inf check
+    # is taken over them all.
+    if not is_sharded(model):
+        average_gradients(_trainable(model))
     scaler = precision.scaler
     if scaler is not None:
         scaler.unscale_(optimizer)
@@ -235,16 +246,18 @@ def save_checkpoint(
 ) -> None:
     """Write trained weights, optimiser, schedule, scaler, step, history atomically.
 
-    Only rank 0 writes: every rank holds the same weights and optimiser state.
+    Only rank 0 writes: every rank holds the same weights and optimiser state, or,
+    sharded, every rank first sends rank 0 its shards.
     """
-    if folder is None or not is_main():
+    if folder is None:
+        return
+    weights, moments = _training_state(model, optimizer)
+    if not is_main():
         return
     folder.mkdir(parents=True, exist_ok=True)
-    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     payload = {
-        # Frozen weights are the starting model's; only what trains needs saving.
-        "model": {k: v for k, v in model.state_dict().items() if k in trainable},
-        "optimizer": optimizer.state_dict(),
+        "model": weights,
+        "optimizer": moments,
         "scheduler": scheduler.state_dict(),
         "step": state.step,
         "history": state.history,
@@ -267,13 +280,31 @@ def load_checkpoint(
     if path is None or not path.is_file():
         log.warning("no checkpoint at %s; starting from step 0", path)
         return LoopState()
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    model.load_state_dict(payload["model"], strict=False)
-    optimizer.load_state_dict(payload["optimizer"])
+    # Sharded, every rank maps the file instead of reading it into memory: it keeps
+    # only its own shard of each tensor.
+    sharded = is_sharded(model)
+    payload = torch.load(path, map_location="cpu", weights_only=False, mmap=sharded)
+    if sharded:
+        load_training_state(model, optimizer, payload["model"], payload["optimizer"])
+    else:
+        model.load_state_dict(payload["model"], strict=False)
+        optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
     if scaler is not None and payload.get("scaler"):
         scaler.load_state_dict(payload["scaler"])
     return LoopState(payload["step"], payload["history"])
+
+
+def _training_state(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Trainable weights and optimiser state, whole (a sharded model's on rank 0)."""
+    if is_sharded(model):
+        return gathered_training_state(model, optimizer)
+    # Frozen weights are the starting model's; only what trains needs saving.
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    weights = {k: v for k, v in model.state_dict().items() if k in trainable}
+    return weights, optimizer.state_dict()
 
 
 def checkpoint_step(folder: Path) -> int | None:

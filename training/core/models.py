@@ -495,15 +495,17 @@ def save_model(
     *,
     config: object | None = None,
     extra: dict[str, Any] | None = None,
+    state_dict: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Save a plain HF folder (LoRA merged), rankwise_config.json and rankwise.json.
 
     A TrainConfig's save_dtype sets the saved weights' dtype; the live model keeps
-    its own (fp32 master weights go on training after a checkpoint).
+    its own (fp32 master weights go on training after a checkpoint). `state_dict`
+    stands in for the weights of a model that holds only its shard of them (FSDP).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    state = None
+    state = state_dict
     if isinstance(model, PeftModel):
         # Merged weights in a new state dict: the live model keeps training its
         # adapters after a checkpoint, and no second copy of it is made.

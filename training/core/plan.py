@@ -25,6 +25,16 @@ key-value heads / heads, i intermediate size, V vocabulary:
   reward model (PPO/RLOO): its P x f; PPO's value head is (h + 1) trainable weights
 - data-parallel processes each hold all of the above: per-device memory does not
   change with --processes, only the global batch does
+- with --fsdp over N processes, each holds 1/N of the fp32 weights (the model, or the
+  master weights under autocast), gradients and optimizer; activations and logits
+  are per process as before. Added, "gathered": the units FSDP holds whole at once,
+  fp32: the embeddings (V x h, gathered through the whole forward and backward) with,
+  for a policy, the output head's gradient (V x h, from the start of the backward),
+  and two decoder layers' weights and gradients (the one computing and the one
+  prefetched), (V x h x (2 or 1) + 4 x layer) x 4. Autocast's copies (weights, P x c)
+  are cast from the gathered weights and kept for backward, so they are not
+  divided; with checkpointing only the layer being recomputed and the output head
+  keep theirs, (layer + head) x c. Not yet checked against a GPU's allocations
 """
 
 from __future__ import annotations
@@ -66,6 +76,7 @@ class ModelShape:
     params: int
     lora_dims: int  # sum of in + out features over the Linears LoRA adapts
     score_head: bool  # a reward model: one score per token, no vocabulary logits
+    layer_params: int  # one decoder layer's: what FSDP gathers at a time
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,7 @@ class MemoryPlan:
     compute: str
     processes: int
     gpu_gib: float | None
+    sharded: bool = False  # --fsdp over the processes
 
     @property
     def total(self) -> int:
@@ -114,6 +126,15 @@ def model_shape(config: PretrainedConfig, *, score_head: bool = False) -> ModelS
         and name.rsplit(".", 1)[-1] not in OUTPUT_HEADS
     )
     heads = config.num_attention_heads
+    params = sum(p.numel() for p in model.parameters())
+    # The decoder layer FSDP shards as a unit (distributed.shard_model).
+    layer_classes = set(model._no_split_modules or ())
+    layers = [m for m in model.modules() if type(m).__name__ in layer_classes]
+    layer_params = (
+        sum(p.numel() for p in layers[0].parameters())
+        if layers
+        else params // config.num_hidden_layers
+    )
     return ModelShape(
         layers=config.num_hidden_layers,
         hidden=config.hidden_size,
@@ -121,9 +142,10 @@ def model_shape(config: PretrainedConfig, *, score_head: bool = False) -> ModelS
         heads=heads,
         kv_heads=getattr(config, "num_key_value_heads", None) or heads,
         vocab=config.vocab_size,
-        params=sum(p.numel() for p in model.parameters()),
+        params=params,
         lora_dims=lora_dims,
         score_head=score_head,
+        layer_params=layer_params,
     )
 
 
@@ -164,6 +186,30 @@ def activation_bytes(
         layers = shape.layers * per_layer
     final_norm = 12 * shape.hidden + (shape.hidden * c if c != FP32 else 0)
     return tokens * (layers + final_norm)
+
+
+def weight_bytes(
+    shape: ModelShape, *, c: int, shards: int, config: TrainConfig
+) -> dict[str, int]:
+    """The weights' parts, each over `shards` FSDP processes (module docstring)."""
+    fp32 = _ceil_div(shape.params * FP32, shards)
+    if shards == 1:
+        parts = {"weights": shape.params * c}
+        return parts | {"master weights": fp32 if c != FP32 else 0}
+    embeddings = shape.vocab * shape.hidden
+    held = embeddings * (1 if shape.score_head else 2) + 4 * shape.layer_params
+    if c == FP32:
+        return {"weights": fp32, "master weights": 0, "gathered": held * FP32}
+    copies = shape.params * c
+    if config.gradient_checkpointing:
+        head = shape.hidden if shape.score_head else embeddings
+        copies = (shape.layer_params + head) * c
+    return {"weights": copies, "master weights": fp32, "gathered": held * FP32}
+
+
+def _ceil_div(size: int, parts: int) -> int:
+    """`size` bytes split over `parts` processes: the largest share (FSDP pads)."""
+    return -(-size // parts)
 
 
 def trainable_params(shape: ModelShape, config: TrainConfig, algorithm: str) -> int:
@@ -212,11 +258,12 @@ def plan_memory(
     logits = 0
     if not policy.score_head:
         logits = 2 * tokens * policy.vocab * c + LOGPROB_CHUNK * policy.vocab * FP32
+    # LoRA refuses --fsdp (recipe.uses_fsdp); suggest_fixes turns it off with LoRA.
+    shards = processes if config.fsdp and not config.lora and processes > 1 else 1
     parts = {
-        "weights": policy.params * c,
-        "master weights": policy.params * FP32 if c != FP32 else 0,
-        "gradients": trainable * FP32,
-        "optimizer": trainable * 2 * FP32,
+        **weight_bytes(policy, c=c, shards=shards, config=config),
+        "gradients": _ceil_div(trainable * FP32, shards),
+        "optimizer": _ceil_div(trainable * 2 * FP32, shards),
         "activations": activation_bytes(
             policy, tokens=tokens, c=c, checkpointing=config.gradient_checkpointing
         ),
@@ -234,24 +281,29 @@ def plan_memory(
         compute={HALF: "bf16/fp16 autocast", FP32: "fp32"}[c],
         processes=processes,
         gpu_gib=gpu_gib,
+        sharded=shards > 1,
     )
 
 
 def suggest_fixes(
     config: Any, algorithm: str, policy: ModelShape, **plan_kwargs: Any
 ) -> list[Suggestion]:
-    """Settings that make a plan fit: LoRA, checkpointing, smaller micro-batches.
+    """Settings that make a plan fit: LoRA, checkpointing, FSDP, smaller micro-batches.
 
-    Each alone and LoRA with checkpointing; a smaller micro-batch halves batch_size
-    (down to 1) and doubles grad_accum_steps: an optimiser step sees as many prompts.
-    Only changes that fit are returned, with the largest micro-batch that fits.
+    Each alone and LoRA or FSDP with checkpointing (FSDP only over several
+    processes; LoRA turns it off); a smaller micro-batch halves batch_size (down to
+    1) and doubles grad_accum_steps: an optimiser step sees as many prompts. Only
+    changes that fit are returned, with the largest micro-batch that fits.
     """
+    lora: dict[str, Any] = {"lora": True, **({"fsdp": False} if config.fsdp else {})}
     choices: list[dict[str, Any]] = [
         {},
-        {"lora": True},
+        lora,
         {"gradient_checkpointing": True},
-        {"lora": True, "gradient_checkpointing": True},
+        {**lora, "gradient_checkpointing": True},
     ]
+    if plan_kwargs.get("processes", 1) > 1 and not config.fsdp and not config.lora:
+        choices += [{"fsdp": True}, {"fsdp": True, "gradient_checkpointing": True}]
     fits = [
         _largest_fitting(config, changes, algorithm, policy, plan_kwargs)
         for changes in choices
@@ -284,8 +336,11 @@ def option_text(changes: dict[str, Any]) -> str:
     """Changes as command-line options: --lora --batch-size 2 ..."""
     words = []
     for name, value in changes.items():
-        option = "--" + name.replace("_", "-")
-        words.append(option if value is True else f"{option} {value}")
+        option = name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(f"--{option}" if value else f"--no-{option}")
+        else:
+            words.append(f"--{option} {value}")
     return " ".join(words)
 
 
@@ -299,6 +354,7 @@ def plan_json(plan: MemoryPlan, suggestions: list[Suggestion]) -> dict[str, Any]
         "micro_batch_tokens": plan.tokens,
         "compute": plan.compute,
         "processes": plan.processes,
+        "fsdp": plan.sharded,
         "parts_gib": {name: _gib(size) for name, size in plan.parts.items()},
         "total_gib": _gib(plan.total),
         "gpu_memory_gib": plan.gpu_gib,
@@ -320,7 +376,7 @@ def plan_table(plan: MemoryPlan, suggestions: list[Suggestion]) -> str:
         f"{plan.algorithm}: {plan.params / 1e6:,.1f}M parameters, "
         f"{plan.trainable / 1e6:,.1f}M trainable; micro-batch {plan.rows} rows, "
         f"{plan.tokens} tokens; {plan.compute}; per device, {plan.processes} "
-        "process(es)",
+        f"process(es){', sharded (FSDP)' if plan.sharded else ''}",
         f"{'part':<20}{'GiB':>10}",
     ]
     lines += [f"{name:<20}{_gib(size):>10.2f}" for name, size in plan.parts.items()]

@@ -216,7 +216,7 @@ def ptx_batches(config: PPOConfig, tokenizer: Any) -> Iterator[Batch] | None:
         return None
     examples = load_examples(config.ptx_data)
     encodings = [
-        _ptx_encoding(tokenizer, example, config.max_length, config.ptx_data)
+        _ptx_encoding(tokenizer, example, config, config.ptx_data)
         for example in examples
     ]
     size = config.batch_size
@@ -228,15 +228,25 @@ def ptx_batches(config: PPOConfig, tokenizer: Any) -> Iterator[Batch] | None:
 
 
 def _ptx_encoding(
-    tokenizer: Any, example: object, max_length: int, path: str
+    tokenizer: Any, example: object, config: PPOConfig, path: str
 ) -> Encoding:
     """Demos train on their completion; plain prompts/texts on every token."""
     if isinstance(example, DemoExample):
         return encode_prompt_completion(
-            tokenizer, example.prompt, example.completion, max_length=max_length
+            tokenizer,
+            example.prompt,
+            example.completion,
+            chat_template=config.chat_template,
+            max_length=config.max_length,
         )
     if isinstance(example, PromptExample):
-        ids = encode_prompt(tokenizer, example.prompt, max_length=max_length)
+        # A text {prompt} is pretraining text, a document rather than a user turn.
+        ids = encode_prompt(
+            tokenizer,
+            example.prompt,
+            chat_template="never",
+            max_length=config.max_length,
+        )
         return ids, [1] * len(ids)
     raise DataError(
         f"{path}: ptx_data must hold demos {{prompt, completion}} or texts {{prompt}}, "

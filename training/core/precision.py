@@ -5,6 +5,12 @@ away (bf16 keeps 8 significant bits: lr 5e-6 moves almost no bf16 weight); the
 forward runs under `torch.autocast`, which computes matmuls in bf16/fp16. fp16's
 narrow range needs the loss scaled up and steps with inf/NaN gradients skipped
 (`torch.amp.GradScaler`); bf16 has fp32's range and needs no scaler.
+
+Sharded with --fsdp, the shards are the fp32 master weights and FSDP gathers each
+unit in fp32, so autocast casts exactly what it casts on one process. FSDP's own
+MixedPrecisionPolicy (gathering in bf16) is not used: it would also run the
+embeddings, norm scales and the autocast-free evaluation and reference forwards in
+bf16, which one process does not, for half the gather traffic.
 """
 
 from __future__ import annotations
@@ -32,12 +38,18 @@ class Precision:
     device_type: str = "cpu"
     dtype: torch.dtype | None = None
     scaler: torch.amp.GradScaler | None = None
+    # Autocast keeps its half-precision copy of each weight until the forward ends,
+    # so forwards sharing a step cast once. Off for a sharded model: the copies of
+    # every layer's gathered weights would add up to a whole model on each device.
+    cache_casts: bool = True
 
     def autocast(self) -> AbstractContextManager[object]:
         """The forward's context: autocast to `dtype`, or nothing when it is None."""
         if self.dtype is None:
             return nullcontext()
-        return torch.autocast(self.device_type, dtype=self.dtype)
+        return torch.autocast(
+            self.device_type, dtype=self.dtype, cache_enabled=self.cache_casts
+        )
 
     def backward(self, loss: torch.Tensor) -> None:
         """Backpropagate `loss` (scaled up for fp16), outside any autocast region."""
@@ -51,7 +63,9 @@ class Precision:
         return torch.bfloat16 if self.dtype == torch.bfloat16 else MASTER_DTYPE
 
 
-def resolve_precision(mode: str, device: torch.device) -> Precision:
+def resolve_precision(
+    mode: str, device: torch.device, *, cache_casts: bool = True
+) -> Precision:
     """--mixed-precision `mode` on `device` (auto: bf16 where CUDA has it, else no)."""
     if mode not in PRECISIONS:
         raise ValueError(f"mixed_precision: expected one of {PRECISIONS}, got {mode!r}")
@@ -60,7 +74,7 @@ def resolve_precision(mode: str, device: torch.device) -> Precision:
         mode = "bf16" if bf16 else "no"
     dtype = AUTOCAST_DTYPES.get(mode)
     scaler = torch.amp.GradScaler(device.type) if mode == "fp16" else None
-    return Precision(device.type, dtype, scaler)
+    return Precision(device.type, dtype, scaler, cache_casts)
 
 
 def save_dtype(mode: str, base_dtype: torch.dtype | None) -> torch.dtype:

@@ -6,14 +6,23 @@ reward, DPO and SFT recipes to their method-specific parts.
 Launched data-parallel (torchrun), every rank runs the whole recipe: each trains on
 its shard of every micro-batch and computes the same final model, and rank 0 alone
 writes the config, metrics, loss curve and model (the others wait at a barrier).
+
+With --fsdp under several processes (`uses_fsdp`), `load_trainable` loads the model
+on the CPU, turns gradient checkpointing on and then shards it (FSDP2), each rank
+keeping 1/N of the weights on its device; training, evaluation and the DPO reference
+precompute run on the sharded model, every rank doing the same forwards. At the end
+the ranks gather the whole state dict to rank 0, which saves it as an unsharded run
+does (`save_trained`). One process has nothing to shard over and trains unsharded.
+LoRA and DPO's online sampling refuse --fsdp (see `uses_fsdp`, dpo.online_rankings).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +30,15 @@ from typing import Any
 import torch
 from peft import PeftModel
 
-from training.core.distributed import barrier, is_main, local_rank, world_size
+from training.core.distributed import (
+    barrier,
+    gathered_state_dict,
+    is_main,
+    is_sharded,
+    local_rank,
+    shard_model,
+    world_size,
+)
 from training.core.groups import Group, epoch_batches
 from training.core.loop import (
     LoopSettings,
@@ -32,9 +49,10 @@ from training.core.loop import (
     make_optimizer,
     train_loop,
 )
-from training.core.models import RANKWISE_CONFIG_FILE, pick_device
+from training.core.memory import prepare_for_training
+from training.core.models import RANKWISE_CONFIG_FILE, pick_device, save_model
 from training.core.plots import plot_loss_curve
-from training.core.precision import resolve_precision
+from training.core.precision import MASTER_DTYPE, resolve_precision
 from training.core.schedule import epochs_for, resolve_lr
 from training.core.train_config import TrainConfig
 
@@ -42,6 +60,11 @@ EVAL_BATCH = 16  # groups per no-grad batch when evaluating or scoring a data se
 CHECKPOINT_DIR = "checkpoint"
 METRICS_FILE = "metrics.json"
 LOSS_CURVE_FILE = "loss_curve.png"
+CPU = torch.device("cpu")
+# models.load_policy / load_reward_model: (name, *, device, dtype, lora) -> (model, tok)
+Loader = Callable[..., tuple[Any, Any]]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,57 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and device.index is None and world_size() > 1:
         return torch.device("cuda", local_rank())
     return device
+
+
+def uses_fsdp(config: TrainConfig) -> bool:
+    """Whether this run shards its model: --fsdp with several processes.
+
+    One process has nothing to shard over and trains unsharded, the same run (as
+    accelerate, whose FSDP applies only to a multi-process launch), so a job keeps
+    --fsdp whatever number of processes it gets.
+    """
+    if not config.fsdp:
+        return False
+    if world_size() == 1:
+        log.warning("fsdp: one process, nothing to shard over; training unsharded")
+        return False
+    if config.lora:
+        raise ValueError(
+            "lora: not supported with --fsdp (merging the adapters on save needs "
+            "whole weights on one process); a LoRA run's training state is small, "
+            "so run it data-parallel without --fsdp"
+        )
+    return True
+
+
+def load_trainable(
+    load: Loader, config: TrainConfig, device: torch.device
+) -> tuple[Any, Any]:
+    """config.model and its tokenizer via `load`, fp32, ready to train on `device`.
+
+    Under --fsdp the whole model loads on the CPU, gradient checkpointing goes on
+    before sharding (a recomputed layer then gathers its weights again in the
+    backward), and sharding moves each rank's part to `device`.
+    """
+    sharded = uses_fsdp(config)
+    model, tokenizer = load(
+        config.model,
+        device=CPU if sharded else device,
+        dtype=MASTER_DTYPE,
+        lora=config.lora_settings(),
+    )
+    model = prepare_for_training(model, config)
+    return (shard_model(model, device) if sharded else model), tokenizer
+
+
+def load_beside(
+    policy: Any, load: Loader, name: str | None, *, dtype: torch.dtype
+) -> Any:
+    """A frozen model (the reference) placed as `policy` is: its device, its shards."""
+    device = model_device(policy)
+    if not is_sharded(policy):
+        return load(name, device=device, dtype=dtype)[0]
+    return shard_model(load(name, device=CPU, dtype=dtype)[0], device)
 
 
 def checkpoint_dir(config: TrainConfig) -> Path:
@@ -117,7 +191,11 @@ def run_training(
         checkpoint_every=config.checkpoint_every,
         resume=config.resume,
         desc=type(config).__name__.removesuffix("Config").lower(),
-        precision=resolve_precision(config.mixed_precision, model_device(model)),
+        precision=resolve_precision(
+            config.mixed_precision,
+            model_device(model),
+            cache_casts=not is_sharded(model),
+        ),
         accum_steps=accum,
     )
     return train_loop(
@@ -143,6 +221,29 @@ def write_results(
         plot_loss_curve(state.history, out / LOSS_CURVE_FILE, title=title)
     barrier()
     return TrainResult(out, metrics)
+
+
+def save_trained(
+    model: Any,
+    tokenizer: Any,
+    config: TrainConfig,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Rank 0 saves the trained model to OUT; a sharded one's is gathered to it first.
+
+    Every rank must call it: gathering the shards is collective.
+    """
+    weights = gathered_state_dict(model) if is_sharded(model) else None
+    if is_main():
+        save_model(
+            model,
+            tokenizer,
+            Path(config.out),
+            config=config,
+            extra=extra,
+            state_dict=weights,
+        )
 
 
 def merged(model: Any) -> Any:

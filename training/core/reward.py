@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from training.core.batching import Text, collate, encode_prompt_completion
 from training.core.data import load_rankings
-from training.core.distributed import is_main
+from training.core.distributed import laid_out_like
 from training.core.groups import (
     GroupBatch,
     encode_rankings,
@@ -32,16 +31,16 @@ from training.core.losses import (
     kwise_pairwise_accuracy,
     masked_mean,
 )
-from training.core.memory import prepare_for_training
-from training.core.models import load_reward_model, reward_scores, save_model
-from training.core.precision import MASTER_DTYPE
+from training.core.models import load_reward_model, reward_scores
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
+    load_trainable,
     merged,
     model_device,
     resolve_device,
     run_training,
+    save_trained,
     set_seed,
     write_results,
 )
@@ -64,11 +63,13 @@ def train_reward(
     rankings = load_rankings(config.data)  # bad data fails before any model loads
     set_seed(config.seed)
     device = resolve_device(config.device)
-    model, tokenizer = load_reward_model(
-        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
+    model, tokenizer = load_trainable(load_reward_model, config, device)
+    groups = encode_rankings(
+        tokenizer,
+        rankings,
+        max_length=config.max_length,
+        chat_template=config.chat_template,
     )
-    model = prepare_for_training(model, config)
-    groups = encode_rankings(tokenizer, rankings, max_length=config.max_length)
     train, held_out = split_groups(groups, config.eval_fraction, config.seed)
     pad = tokenizer.pad_token_id
     step = reward_step(model, config, device)
@@ -86,8 +87,7 @@ def train_reward(
     metrics = evaluate_reward(model, in_batches(held_out, EVAL_BATCH, pad_token_id=pad))
     metrics |= {"reward_offset": offset, "n_train": len(train), "n_eval": len(held_out)}
     extra = {"reward_offset": offset, "offset_folded": True}
-    if is_main():
-        save_model(model, tokenizer, Path(config.out), config=config, extra=extra)
+    save_trained(model, tokenizer, config, extra=extra)
     result = write_results(config, metrics, state)
     return RewardResult(result.out, result.metrics, offset)
 
@@ -183,7 +183,8 @@ def fold_reward_offset(model: Any, batches: Sequence[GroupBatch]) -> float:
     # Other scores move by offset * h̄·(h - h̄) / |h̄|²; the centring term keeps the
     # offset, and so that change, small.
     direction = mean_hidden / mean_hidden.dot(mean_hidden)  # (H,)
-    head.weight.sub_((offset * direction).to(head.weight.dtype))
+    delta = (offset * direction).to(head.weight.dtype)  # (H,)
+    head.weight.sub_(laid_out_like(head.weight, delta))
     return offset
 
 
@@ -194,13 +195,16 @@ def score(
     prompts: Sequence[Text],
     completions: Sequence[Text],
     *,
+    chat_template: str,
     batch_size: int = 16,
     max_length: int = 512,
 ) -> torch.Tensor:
     """Rewards (B,) on the CPU of each (prompt, completion) under a reward model."""
     device = model_device(model)
     encodings = [
-        encode_prompt_completion(tokenizer, p, c, max_length=max_length)
+        encode_prompt_completion(
+            tokenizer, p, c, chat_template=chat_template, max_length=max_length
+        )
         for p, c in zip(prompts, completions, strict=True)
     ]
     rewards = []

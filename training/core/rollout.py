@@ -74,12 +74,21 @@ def prompt_batches(
     return batches
 
 
-def reward_model_fn(model: Any, tokenizer: Any, *, max_length: int) -> RewardFn:
+def reward_model_fn(
+    model: Any, tokenizer: Any, *, max_length: int, chat_template: str
+) -> RewardFn:
     """A RewardFn reading a reward model's score at the last token of each reply."""
 
     def reward(prompts: Sequence[Text], completions: Sequence[str]) -> Tensor:
         replies = [as_reply(p, c) for p, c in zip(prompts, completions, strict=True)]
-        return score(model, tokenizer, prompts, replies, max_length=max_length)
+        return score(
+            model,
+            tokenizer,
+            prompts,
+            replies,
+            max_length=max_length,
+            chat_template=chat_template,
+        )
 
     return reward
 
@@ -93,7 +102,12 @@ def load_reward_fn(config: SamplingConfig, device: torch.device) -> RewardFn:
         config.reward_model, device=device, dtype=dtype
     )
     model.eval().requires_grad_(False)
-    return reward_model_fn(model, tokenizer, max_length=config.max_length)
+    return reward_model_fn(
+        model,
+        tokenizer,
+        max_length=config.max_length,
+        chat_template=config.chat_template,
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,7 @@ def sample(
         model,
         tokenizer,
         prompts,
+        chat_template=config.chat_template,
         k=k,
         temperature=config.temperature,
         top_p=config.top_p,
@@ -145,11 +160,18 @@ def encode_samples(
     prompts: Sequence[Text],
     samples: Sequence[Generation],
     max_prompt_length: int,
+    *,
+    chat_template: str,
 ) -> Batch:
     """Right-padded rows of prompt ids followed by the sampled ids (EOS included)."""
     encodings = []
     for prompt, generation in zip(prompts, samples, strict=True):
-        ids = encode_prompt(tokenizer, prompt, max_length=max_prompt_length)
+        ids = encode_prompt(
+            tokenizer,
+            prompt,
+            chat_template=chat_template,
+            max_length=max_prompt_length,
+        )
         completion = list(generation.token_ids)
         encodings.append((ids + completion, [0] * len(ids) + [1] * len(completion)))
     return collate(encodings, pad_token_id=tokenizer.pad_token_id)
@@ -187,7 +209,9 @@ def collect_rollout(
     row_prompts = [p for p in prompts for _ in range(k)]
     device = next(model.parameters()).device
     max_prompt = max(1, config.max_length - config.max_new_tokens)
-    tokens = encode_samples(tokenizer, row_prompts, samples, max_prompt).to(device)
+    tokens = encode_samples(
+        tokenizer, row_prompts, samples, max_prompt, chat_template=config.chat_template
+    ).to(device)
     ref_logprobs = reference.logprobs(tokens, config.temperature)
     completions = [g.text for g in samples]
     scores = reward_fn(row_prompts, completions).float().to(device)  # (B,)

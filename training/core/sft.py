@@ -17,21 +17,20 @@ from training.core.data import (
     UnpairedExample,
     load_examples,
 )
-from training.core.distributed import is_main
 from training.core.groups import GroupBatch, encode_group, in_batches, split_groups
 from training.core.logprobs import completion_token_logprobs
 from training.core.loop import ProgressCallback, StepFn
 from training.core.losses import masked_mean
-from training.core.memory import prepare_for_training
-from training.core.models import load_policy, save_model
-from training.core.precision import MASTER_DTYPE
+from training.core.models import load_policy
 from training.core.recipe import (
     EVAL_BATCH,
     TrainResult,
+    load_trainable,
     merged,
     model_device,
     resolve_device,
     run_training,
+    save_trained,
     set_seed,
     write_results,
 )
@@ -50,13 +49,15 @@ def train_sft(
         raise DataError(f"{config.data or 'examples'}: no demonstrations to train on")
     set_seed(config.seed)
     device = resolve_device(config.device)
-    model, tokenizer = load_policy(
-        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
-    )
-    model = prepare_for_training(model, config)
+    model, tokenizer = load_trainable(load_policy, config, device)
     groups = [
         encode_group(
-            tokenizer, d.prompt, [d.completion], [1], max_length=config.max_length
+            tokenizer,
+            d.prompt,
+            [d.completion],
+            [1],
+            max_length=config.max_length,
+            chat_template=config.chat_template,
         )
         for d in demos
     ]
@@ -74,8 +75,7 @@ def train_sft(
     )
     model = merged(model)
     after = evaluate_sft(model, eval_batches)
-    if is_main():
-        save_model(model, tokenizer, Path(config.out), config=config)
+    save_trained(model, tokenizer, config)
     metrics = _prefixed(before, "eval_before_") | _prefixed(after, "eval_")
     return write_results(config, metrics | {"n_train": len(train)}, state)
 

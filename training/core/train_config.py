@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 PRECISIONS = ("auto", "no", "bf16", "fp16")
 SAVE_DTYPES = ("auto", "float32", "bfloat16", "float16")
+CHAT_TEMPLATES = ("auto", "never")
+
+
+def chat_template_field() -> Any:
+    """The --chat-template field: every config that encodes prompts declares it so."""
+    # Instruct models (Qwen2.5, Llama 3) are trained on their template, so plain
+    # prompts get it too unless the data is meant as raw text (base models, TRL's
+    # standard format read literally).
+    return field(
+        default="auto",
+        metadata={
+            "help": "plain-string prompts: auto (one user turn through the "
+            "tokenizer's chat template when it has one, the completion one assistant "
+            "turn) or never (raw text); message lists always use the template",
+            "choices": CHAT_TEMPLATES,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -76,9 +93,12 @@ class TrainConfig:
     max_grad_norm: float = field(
         default=1.0, metadata={"help": "clip the gradient norm to this (0: no clip)"}
     )
+    # 1024 keeps real conversations whole (TRL's default too); batches pad to their
+    # longest row, so short data costs no more than it did at 256.
     max_length: int = field(
-        default=256, metadata={"help": "prompt + completion tokens kept per sequence"}
+        default=1024, metadata={"help": "prompt + completion tokens kept per sequence"}
     )
+    chat_template: str = chat_template_field()
     seed: int = field(
         default=0, metadata={"help": "seed for the split, shuffling and init"}
     )
@@ -125,6 +145,15 @@ class TrainConfig:
         metadata={
             "help": "recompute each layer's activations in the backward pass: "
             "less memory for about a third more compute"
+        },
+    )
+
+    fsdp: bool = field(
+        default=False,
+        metadata={
+            "help": "under torchrun / accelerate launch, shard weights, gradients and "
+            "optimiser state across the processes (FSDP) instead of keeping a full "
+            "copy on each: for models whose training state does not fit one GPU"
         },
     )
 

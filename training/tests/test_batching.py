@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import torch
 
 from training.core.batching import (
@@ -16,14 +17,102 @@ from training.core.batching import (
     share_prompts,
     truncate_pair,
 )
+from training.core.models import train_tokenizer
+from training.tests.conftest import SAMPLE_TEXTS
 
 USER = [{"role": "user", "content": "What is two plus two?"}]
 REPLY = [{"role": "assistant", "content": "Four."}]
+# Qwen 2.5's ChatML turns: no BOS, EOS <|im_end|>, and a newline after every turn.
+CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+    "<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Llama 3's turns: the template writes BOS, EOS is the end-of-turn <|eot_id|>.
+LLAMA3 = (
+    "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m['role'] }}"
+    "<|end_header_id|>\n\n{{ m['content'] }}<|eot_id|>{% endfor %}"
+    "{% if add_generation_prompt %}<|start_header_id|>assistant<|end_header_id|>"
+    "\n\n{% endif %}"
+)
+
+
+def _styled_tokenizer(style: str) -> Any:
+    """The tests' byte-level BPE with Qwen's or Llama 3's chat turns and EOS."""
+    tokenizer = train_tokenizer(SAMPLE_TEXTS, vocab_size=400)
+    if style == "qwen":
+        markers, eos, template = ["<|im_start|>"], "<|im_end|>", CHATML
+    else:
+        markers, eos = ["<|start_header_id|>", "<|end_header_id|>"], "<|eot_id|>"
+        template = LLAMA3
+        tokenizer.pad_token = None  # Llama 3 ships without one
+    tokenizer.add_special_tokens(
+        {"eos_token": eos, "additional_special_tokens": markers}
+    )
+    tokenizer.chat_template = template
+    return tokenizer
+
+
+@pytest.mark.parametrize("style", ["qwen", "llama3"])
+def test_plain_prompt_under_auto_encodes_as_one_user_turn(style: str) -> None:
+    tokenizer = _styled_tokenizer(style)
+    plain = encode_prompt_completion(
+        tokenizer, "Say hi.", " Hi!", chat_template="auto", max_length=64
+    )
+    messages = [{"role": "user", "content": "Say hi."}]
+    reply = [{"role": "assistant", "content": "Hi!"}]
+    as_chat = encode_prompt_completion(
+        tokenizer, messages, reply, chat_template="auto", max_length=64
+    )
+    assert plain == as_chat
+    ids, mask = plain
+    prompt = [t for t, m in zip(ids, mask, strict=True) if not m]
+    completion = [t for t, m in zip(ids, mask, strict=True) if m]
+    rendered = tokenizer.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=True
+    )
+    assert tokenizer.decode(prompt) == rendered
+    assert encode_prompt(tokenizer, "Say hi.", chat_template="auto") == prompt
+    # The reply and its EOS only: not the joining space, not ChatML's newline after.
+    assert tokenizer.decode(completion) == "Hi!" + tokenizer.eos_token
+    assert completion[-1] == tokenizer.eos_token_id
+    if style == "llama3":
+        assert ids[0] == tokenizer.bos_token_id
+        assert ids.count(tokenizer.bos_token_id) == 1  # the template's, no second
+
+
+@pytest.mark.parametrize("style", ["qwen", "llama3"])
+def test_plain_prompt_under_never_is_raw_text(style: str) -> None:
+    tokenizer = _styled_tokenizer(style)
+    ids, mask = encode_prompt_completion(
+        tokenizer, "Say hi.", " Hi!", chat_template="never", max_length=64
+    )
+    prompt = tokenizer("Say hi.")["input_ids"]
+    reply = tokenizer(" Hi!", add_special_tokens=False)["input_ids"]
+    assert ids == [*prompt, *reply, tokenizer.eos_token_id]
+    assert mask == [0] * len(prompt) + [1] * (len(reply) + 1)
+    assert tokenizer.decode(ids) == "<s>Say hi. Hi!" + tokenizer.eos_token
+
+
+def test_auto_without_a_template_is_raw_text(tokenizer: Any) -> None:
+    bare = train_tokenizer(SAMPLE_TEXTS, vocab_size=400)
+    bare.chat_template = None
+    encodings = [
+        encode_prompt_completion(
+            bare, "Say hi.", " Hi!", chat_template=setting, max_length=64
+        )
+        for setting in ("auto", "never")
+    ]
+    assert encodings[0] == encodings[1]
+    with pytest.raises(ValueError, match="chat_template: expected one of auto, never"):
+        encode_prompt(tokenizer, "Say hi.", chat_template="always")
 
 
 def test_standard_prompt_completion_masks_prompt(tokenizer: Any) -> None:
-    ids, mask = encode_prompt_completion(tokenizer, "Say hi.", " Hi!", max_length=64)
-    prompt = encode_prompt(tokenizer, "Say hi.")
+    ids, mask = encode_prompt_completion(
+        tokenizer, "Say hi.", " Hi!", chat_template="never", max_length=64
+    )
+    prompt = encode_prompt(tokenizer, "Say hi.", chat_template="never")
     assert ids[: len(prompt)] == prompt and prompt[0] == tokenizer.bos_token_id
     assert mask == [0] * len(prompt) + [1] * (len(ids) - len(prompt))
     assert ids[-1] == tokenizer.eos_token_id
@@ -32,7 +121,10 @@ def test_standard_prompt_completion_masks_prompt(tokenizer: Any) -> None:
 
 
 def test_conversational_uses_chat_template(tokenizer: Any) -> None:
-    ids, mask = encode_prompt_completion(tokenizer, USER, REPLY, max_length=64)
+    # Messages take the template whatever the setting says about plain prompts.
+    ids, mask = encode_prompt_completion(
+        tokenizer, USER, REPLY, chat_template="never", max_length=64
+    )
     full = tokenizer.apply_chat_template(USER + REPLY, tokenize=False)
     assert tokenizer.decode(ids) == full
     completion = [t for t, m in zip(ids, mask, strict=True) if m]
@@ -54,7 +146,7 @@ def test_truncation_keeps_prompt_end_and_completion_start() -> None:
 
 def test_encode_respects_max_length(tokenizer: Any) -> None:
     ids, mask = encode_prompt_completion(
-        tokenizer, "word " * 50, " answer " * 50, max_length=32
+        tokenizer, "word " * 50, " answer " * 50, chat_template="never", max_length=32
     )
     assert len(ids) == len(mask) == 32
     assert ids[0] == tokenizer.bos_token_id and sum(mask) == 16

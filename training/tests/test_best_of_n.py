@@ -60,7 +60,9 @@ def _nll(folder: Path | str, rows: list[dict[str, Any]]) -> float:
     """Mean per-token NLL of the rows' completions under the model in `folder`."""
     model, tok = load_policy(folder, device=CPU, dtype=torch.float32)
     encodings = [
-        encode_prompt_completion(tok, r["prompt"], r["completion"], max_length=256)
+        encode_prompt_completion(
+            tok, r["prompt"], r["completion"], chat_template="auto", max_length=256
+        )
         for r in rows
     ]
     with torch.no_grad():

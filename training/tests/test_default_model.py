@@ -88,6 +88,7 @@ def test_default_model_writes_english_on_unseen_prompts(
         model,
         tokenizer,
         prompts,
+        chat_template=config.chat_template,
         temperature=config.temperature,
         top_p=config.top_p,
         max_new_tokens=config.max_new_tokens,
@@ -207,9 +208,14 @@ def test_chat_documents_encode_the_chat_and_the_plain_format(tokenizer: Any) -> 
     documents = chat_documents(tokenizer, [one, two], max_length=64)
     messages = [{"role": "user", "content": "Say hi."}]
     reply = [{"role": "assistant", "content": "Hi!"}]
+    # The plain format as raw text: under auto it would repeat the chat format.
     assert documents[:2] == [
-        encode_prompt_completion(tokenizer, messages, reply, max_length=64)[0],
-        encode_prompt_completion(tokenizer, "Say hi.", " Hi!", max_length=64)[0],
+        encode_prompt_completion(
+            tokenizer, messages, reply, chat_template="auto", max_length=64
+        )[0],
+        encode_prompt_completion(
+            tokenizer, "Say hi.", " Hi!", chat_template="never", max_length=64
+        )[0],
     ]
     assert len(documents) == 3  # the two-question chat only in the chat format
     assert all(d[-1] == tokenizer.eos_token_id for d in documents)

@@ -13,7 +13,7 @@ from training.core.batching import (
     Text,
     collate,
     encode_prompt_completion,
-    tokenizer_fingerprint,
+    encoding_fingerprint,
 )
 from training.core.data import (
     DataError,
@@ -44,7 +44,9 @@ RANKINGS = [
 
 def _logp(model: Any, tokenizer: Any, prompt: Text, completion: Text) -> torch.Tensor:
     """Summed completion log-prob of one sequence, forwarded on its own."""
-    ids, mask = encode_prompt_completion(tokenizer, prompt, completion, max_length=64)
+    ids, mask = encode_prompt_completion(
+        tokenizer, prompt, completion, chat_template="auto", max_length=64
+    )
     batch = collate([(ids, mask)], pad_token_id=tokenizer.pad_token_id)
     return sequence_logprobs(model, batch)[0][0]
 
@@ -63,7 +65,7 @@ def test_ranking_loss_equals_weighted_mean_over_explicit_pairs(
     model, tokenizer = policy
     pad = tokenizer.pad_token_id
     config = DPOConfig(out=str(tmp_path), ref_model=str(tiny_model_dir), beta=0.5)
-    groups = encode_rankings(tokenizer, RANKINGS, max_length=64)
+    groups = encode_rankings(tokenizer, RANKINGS, max_length=64, chat_template="auto")
     groups = attach_reference(groups, model, config, pad_token_id=pad)
     _perturb(model)
     step = dpo_step(model, make_objective(config), CPU)
@@ -98,7 +100,7 @@ def test_reference_batched_by_length_keeps_each_groups_values(
     model, tokenizer = policy
     pad = tokenizer.pad_token_id
     records = [RankingExample(**r) for r in synthetic_rankings(6, k=3)]
-    groups = encode_rankings(tokenizer, records, max_length=64)
+    groups = encode_rankings(tokenizer, records, max_length=64, chat_template="auto")
     config = DPOConfig(out=str(tmp_path))
     attached = attach_reference(groups, model, config, pad_token_id=pad)
     assert [g.encodings for g in attached] == [g.encodings for g in groups]
@@ -141,7 +143,7 @@ def test_every_loss_trains_a_step_without_nan(
     config = DPOConfig(out=str(tmp_path), loss=loss)
     records = [RankingExample(**r) for r in synthetic_rankings(3, k=3)]
     rankings = preference_rankings(records, config)
-    groups = encode_rankings(tokenizer, rankings, max_length=64)
+    groups = encode_rankings(tokenizer, rankings, max_length=64, chat_template="auto")
     groups = attach_reference(groups, model, config, pad_token_id=pad)
     model.train()
     loss_value, metrics = dpo_step(model, make_objective(config), CPU)(
@@ -185,7 +187,7 @@ def test_length_normalize_reaches_ipo_and_cpo_per_token_by_default(
     model, tokenizer = policy
     pad = tokenizer.pad_token_id
     ranking = [RankingExample("Say hi.", ["hello there, my good friend", "no"], [1, 2])]
-    groups = encode_rankings(tokenizer, ranking, max_length=64)
+    groups = encode_rankings(tokenizer, ranking, max_length=64, chat_template="auto")
     plain = DPOConfig(out=str(tmp_path), loss=loss, beta=0.5)  # the defaults
     summed = DPOConfig(out=str(tmp_path), loss=loss, beta=0.5, length_normalize=False)
     groups = attach_reference(groups, model, plain, pad_token_id=pad)
@@ -230,7 +232,8 @@ def test_online_dpo_adds_best_vs_worst_pairs_with_their_sampled_tokens(
     )
     pairs = online_rankings(policy, tokenizer, RANKINGS * 2, config, CPU)
     assert len(pairs) == len({json.dumps(r.prompt) for r in RANKINGS})
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    # Sampled after templated prompts: labelled so, not reused under raw text.
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=config.chat_template)
     for pair in pairs:
         assert pair.ranks == [1, 2] and pair.weight == 0.5
         assert pair.tokenizer == fingerprint

@@ -31,7 +31,16 @@ def _favour_eos(model: Any, eos_id: int, boost: float = 4.0) -> None:
 
 def test_k_samples_per_prompt(policy: tuple[Any, Any]) -> None:
     model, tok = policy
-    out = generate(model, tok, PROMPTS, k=3, max_new_tokens=5, batch_size=4, seed=0)
+    out = generate(
+        model,
+        tok,
+        PROMPTS,
+        chat_template="auto",
+        k=3,
+        max_new_tokens=5,
+        batch_size=4,
+        seed=0,
+    )
     assert [len(samples) for samples in out] == [3, 3, 3]
     sample = out[0][0]
     assert isinstance(sample, Generation) and 1 <= sample.n_tokens <= 5
@@ -43,7 +52,16 @@ def test_k_samples_per_prompt(policy: tuple[Any, Any]) -> None:
 def test_stops_at_eos_and_logprobs_match_recomputation(policy: tuple[Any, Any]) -> None:
     model, tok = policy
     _favour_eos(model, tok.eos_token_id)
-    out = generate(model, tok, PROMPTS, k=3, max_new_tokens=30, batch_size=4, seed=1)
+    out = generate(
+        model,
+        tok,
+        PROMPTS,
+        chat_template="auto",
+        k=3,
+        max_new_tokens=30,
+        batch_size=4,
+        seed=1,
+    )
     samples = [(p, g) for p, row in zip(PROMPTS, out, strict=True) for g in row]
     finished = [g for _, g in samples if g.finished]
     assert finished and len({g.n_tokens for g in finished}) > 1  # ragged lengths
@@ -52,7 +70,7 @@ def test_stops_at_eos_and_logprobs_match_recomputation(policy: tuple[Any, Any]) 
         assert tok.eos_token_id not in g.token_ids[:-1]
     encodings = []
     for prompt, g in samples:
-        ids = encode_prompt(tok, prompt)
+        ids = encode_prompt(tok, prompt, chat_template="auto")
         encodings.append((ids + list(g.token_ids), [0] * len(ids) + [1] * g.n_tokens))
     with torch.no_grad():
         sums, counts = sequence_logprobs(
@@ -65,18 +83,27 @@ def test_stops_at_eos_and_logprobs_match_recomputation(policy: tuple[Any, Any]) 
 
 def test_same_seed_same_samples(policy: tuple[Any, Any]) -> None:
     model, tok = policy
-    first = generate(model, tok, PROMPTS[:2], k=2, max_new_tokens=6, seed=3)
+    settings: dict[str, Any] = {"k": 2, "max_new_tokens": 6, "seed": 3}
+    first = generate(model, tok, PROMPTS[:2], chat_template="auto", **settings)
     state = torch.random.get_rng_state()
-    again = generate(model, tok, PROMPTS[:2], k=2, max_new_tokens=6, seed=3)
+    again = generate(model, tok, PROMPTS[:2], chat_template="auto", **settings)
     assert first == again
     assert torch.equal(state, torch.random.get_rng_state())  # caller's RNG untouched
 
 
 def test_temperature_zero_is_greedy(policy: tuple[Any, Any]) -> None:
     model, tok = policy
-    [samples] = generate(model, tok, PROMPTS[:1], k=2, temperature=0, max_new_tokens=4)
+    [samples] = generate(
+        model,
+        tok,
+        PROMPTS[:1],
+        chat_template="auto",
+        k=2,
+        temperature=0,
+        max_new_tokens=4,
+    )
     assert samples[0] == samples[1]
-    prompt = torch.tensor([encode_prompt(tok, PROMPTS[0])])
+    prompt = torch.tensor([encode_prompt(tok, PROMPTS[0], chat_template="auto")])
     with torch.no_grad():
         first = int(model(input_ids=prompt).logits[0, -1].argmax())
     assert samples[0].token_ids[0] == first

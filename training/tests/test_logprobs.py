@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from training.core import logprobs as logprobs_module
-from training.core.batching import Text, collate, encode_prompt_completion
+from training.core.batching import Encoding, Text, collate, encode_prompt_completion
 from training.core.logprobs import (
     cache_key,
     completion_token_logprobs,
@@ -27,8 +27,14 @@ PAIRS: list[tuple[Text, Text]] = [
 ]
 
 
-def _encodings(tokenizer: Any) -> list[tuple[list[int], list[int]]]:
-    return [encode_prompt_completion(tokenizer, p, c, max_length=64) for p, c in PAIRS]
+def _encodings(
+    tokenizer: Any, pairs: list[tuple[Text, Text]] = PAIRS
+) -> list[Encoding]:
+    # Raw text, so the empty prompt of SHARED stays one token (its BOS).
+    return [
+        encode_prompt_completion(tokenizer, p, c, chat_template="never", max_length=64)
+        for p, c in pairs
+    ]
 
 
 def _hand_loop(model: Any, ids: list[int], mask: list[int]) -> float:
@@ -80,7 +86,7 @@ def test_rows_sharing_a_prompt_match_separate_forwards(
     policy: tuple[Any, Any], side: str
 ) -> None:
     model, tok = policy
-    encodings = [encode_prompt_completion(tok, p, c, max_length=64) for p, c in SHARED]
+    encodings = _encodings(tok, SHARED)
     batch = collate(encodings, pad_token_id=tok.pad_token_id, padding_side=side)
     with torch.no_grad():
         sums, counts = sequence_logprobs(model, batch)
@@ -93,7 +99,7 @@ def test_rows_sharing_a_prompt_match_separate_forwards(
 
 def test_shared_prompt_gradients_match_full_sequences(policy: tuple[Any, Any]) -> None:
     model, tok = policy
-    encodings = [encode_prompt_completion(tok, p, c, max_length=64) for p, c in SHARED]
+    encodings = _encodings(tok, SHARED)
     batch = collate(encodings, pad_token_id=tok.pad_token_id)
     weights = torch.linspace(-1, 1, len(batch))  # every row's gradient counts
     grads = []

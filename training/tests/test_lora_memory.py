@@ -128,10 +128,16 @@ def test_sampled_logprobs_equal_those_of_all_raw_logits(
     model, tokenizer = policy
     prompts = ["Tell me a joke about cats.", "Hi"]
     settings = SamplingSettings(temperature=0.8, top_p=0.9, max_new_tokens=12)
-    out = generate(model, tokenizer, prompts, k=2, seed=5, **vars(settings))
+    out = generate(
+        model, tokenizer, prompts, chat_template="auto", k=2, seed=5, **vars(settings)
+    )
     ours = [g for row in out for g in row]
     # The former way: keep every step's raw logits, (B, N, V), then gather.
-    rows = [encode_prompt(tokenizer, p) for p in prompts for _ in range(2)]
+    rows = [
+        encode_prompt(tokenizer, p, chat_template="auto")
+        for p in prompts
+        for _ in range(2)
+    ]
     encodings = [(r, [0] * len(r)) for r in rows]
     pad = tokenizer.pad_token_id
     batch = collate(encodings, pad_token_id=pad, padding_side="left")

@@ -75,7 +75,7 @@ def _dpo_loss_and_grads(
     model, tokenizer = load_policy(tiny_model_dir, device=CPU, dtype=torch.float32)
     model = prepare_for_training(model, config)
     pad = tokenizer.pad_token_id
-    groups = encode_rankings(tokenizer, RANKINGS, max_length=64)
+    groups = encode_rankings(tokenizer, RANKINGS, max_length=64, chat_template="auto")
     groups = attach_reference(groups, model, config, pad_token_id=pad)
     with torch.no_grad():  # away from the reference, so the log-ratios are not zero
         generator = torch.Generator().manual_seed(1)

@@ -44,7 +44,8 @@ class FakeConfig:
 
 def _batch(tokenizer: Any, side: str = "right") -> Any:
     encodings = [
-        encode_prompt_completion(tokenizer, p, c, max_length=64) for p, c in TEXTS
+        encode_prompt_completion(tokenizer, p, c, chat_template="auto", max_length=64)
+        for p, c in TEXTS
     ]
     return collate(encodings, pad_token_id=tokenizer.pad_token_id, padding_side=side)
 

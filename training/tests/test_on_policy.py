@@ -10,7 +10,12 @@ import pytest
 
 from annotate.models import Candidate
 from training import services
-from training.core.batching import encode_prompt_completion, tokenizer_fingerprint
+from training.core.batching import (
+    encode_prompt,
+    encode_prompt_completion,
+    encoding_fingerprint,
+    tokenizer_fingerprint,
+)
 from training.core.data import RankingExample
 from training.core.groups import encode_rankings
 from training.tests.fixtures_rounds import QUICK, add_rankings, drain
@@ -26,30 +31,76 @@ def _ranking(tokenizer: Any, ids: tuple[int, ...], fingerprint: str) -> RankingE
     )
 
 
-def test_sampled_tokens_are_trained_on_as_sampled(tokenizer: Any) -> None:
+@pytest.mark.parametrize("chat_template", ["auto", "never"])
+def test_sampled_tokens_are_trained_on_as_sampled(
+    tokenizer: Any, chat_template: str
+) -> None:
     # Tokens a model could sample for " two" but that re-tokenising the text would
     # never give: one byte-level token per character, and no EOS (cut off).
     sampled = tuple(tokenizer.convert_tokens_to_ids(list("Ġtwo")))
     assert list(sampled) != tokenizer(" two", add_special_tokens=False)["input_ids"]
-    fingerprint = tokenizer_fingerprint(tokenizer)
+    fingerprint = encoding_fingerprint(tokenizer, chat_template=chat_template)
     group = encode_rankings(
-        tokenizer, [_ranking(tokenizer, sampled, fingerprint)], max_length=64
+        tokenizer,
+        [_ranking(tokenizer, sampled, fingerprint)],
+        max_length=64,
+        chat_template=chat_template,
     )[0]
     first_ids, first_mask = group.encodings[0]
-    completion = [t for t, m in zip(first_ids, first_mask, strict=True) if m]
-    assert completion == list(sampled)
+    # They follow the prompt generation sampled them after.
+    prompt = encode_prompt(tokenizer, "Say hi.", chat_template=chat_template)
+    assert first_ids == prompt + list(sampled)
+    assert first_mask == [0] * len(prompt) + [1] * len(sampled)
     # The written output (no sampled tokens) is tokenised from its text, with EOS.
     second_ids, second_mask = group.encodings[1]
-    expected = encode_prompt_completion(tokenizer, "Say hi.", " Hello.", max_length=64)
+    expected = encode_prompt_completion(
+        tokenizer, "Say hi.", " Hello.", chat_template=chat_template, max_length=64
+    )
     assert (second_ids, second_mask) == expected
 
 
-def test_tokens_of_another_tokenizer_are_not_used(tokenizer: Any) -> None:
+@pytest.mark.parametrize(
+    "label",
+    [
+        "another-tokenizer",
+        # Sampled after the templated prompt: a reply, not the raw text's sequel.
+        "templated",
+        # The vocabulary alone: the rendering they were sampled under is unknown.
+        "vocabulary",
+    ],
+)
+def test_tokens_of_another_encoding_are_not_used(tokenizer: Any, label: str) -> None:
+    if label == "templated":
+        label = encoding_fingerprint(tokenizer, chat_template="auto")
+    elif label == "vocabulary":
+        label = tokenizer_fingerprint(tokenizer)
     group = encode_rankings(
-        tokenizer, [_ranking(tokenizer, (5, 6, 7), "another-tokenizer")], max_length=64
+        tokenizer,
+        [_ranking(tokenizer, (5, 6, 7), label)],
+        max_length=64,
+        chat_template="never",
     )[0]
-    expected = encode_prompt_completion(tokenizer, "Say hi.", " two", max_length=64)
+    expected = encode_prompt_completion(
+        tokenizer, "Say hi.", " two", chat_template="never", max_length=64
+    )
     assert group.encodings[0] == expected
+
+
+def test_encoding_fingerprint_names_the_rendering_of_plain_prompts(
+    tiny_model_dir: Path,
+) -> None:
+    from training.core.models import load_tokenizer
+
+    tokenizer = load_tokenizer(tiny_model_dir)
+    raw = encoding_fingerprint(tokenizer, chat_template="never")
+    assert encoding_fingerprint(tokenizer, chat_template="auto") != raw
+    # The vocabulary's hash alone does not say how prompts rendered: it matches none.
+    assert tokenizer_fingerprint(tokenizer) not in {
+        raw,
+        encoding_fingerprint(tokenizer, chat_template="auto"),
+    }
+    tokenizer.chat_template = None  # auto on a tokenizer without one: raw text
+    assert encoding_fingerprint(tokenizer, chat_template="auto") == raw
 
 
 def test_fingerprint_is_stable_across_loads_and_differs_between_tokenizers(

@@ -131,7 +131,8 @@ def test_8b_dpo_on_80_gib_suggests_lora_and_checkpointing(
     model = ["--model", str(tmp_path), "--gpu-memory", "80"]
 
     full = json.loads(_plan(capsys, "dpo", *model, "--json"))
-    lora = json.loads(_plan(capsys, "dpo", *model, "--lora", "--json"))
+    lora_options = ["--lora", "--gradient-checkpointing"]
+    lora = json.loads(_plan(capsys, "dpo", *model, *lora_options, "--json"))
     table = _plan(capsys, "dpo", *model)
 
     assert round(full["parameters"] / 1e9, 2) == 8.03
@@ -139,11 +140,15 @@ def test_8b_dpo_on_80_gib_suggests_lora_and_checkpointing(
     # bf16 copy 2 + fp32 master 4 + fp32 gradients 4 + AdamW 8 bytes per parameter
     assert full["parts_gib"]["optimizer"] == pytest.approx(59.83, abs=0.01)
     options = [s["options"] for s in full["suggestions"]]
-    assert "--lora" in options
+    # At max_length 1024, LoRA alone keeps too many activations: 16 rows of 1024.
+    assert "--lora" not in options
+    assert "--lora --batch-size 2 --grad-accum-steps 4" in options
     assert "--lora --gradient-checkpointing" in options
     assert lora["fits"] is True
     assert lora["total_gib"] == next(
-        s["total_gib"] for s in full["suggestions"] if s["options"] == "--lora"
+        s["total_gib"]
+        for s in full["suggestions"]
+        if s["options"] == "--lora --gradient-checkpointing"
     )
     assert "does not fit 80 GiB" in table and "would fit with:" in table
 
@@ -154,3 +159,75 @@ def test_plan_options_are_the_trainers() -> None:
     config = cli.config_from_args(DPOConfig, args)
 
     assert (config.loss, config.batch_size, config.data) == ("ipo", 2, "")
+
+
+def _llama_8b() -> LlamaConfig:
+    """Llama 3 8B's shape (untied embeddings); built on the meta device only."""
+    return LlamaConfig(
+        vocab_size=128256,
+        hidden_size=4096,
+        intermediate_size=14336,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        tie_word_embeddings=False,
+    )
+
+
+def test_fsdp_divides_weights_gradients_and_optimizer_by_the_processes() -> None:
+    shape = model_shape(_llama_8b())
+    full = DPOConfig(mixed_precision="no")
+    sharded = DPOConfig(mixed_precision="no", fsdp=True)
+
+    alone = plan_memory(full, "dpo", shape, processes=8).parts
+    split = plan_memory(sharded, "dpo", shape, processes=8).parts
+    one = plan_memory(sharded, "dpo", shape, processes=1).parts
+
+    for part in ("weights", "gradients", "optimizer"):
+        assert split[part] == alone[part] / 8  # 8B parameters divide evenly
+    assert (split["activations"], split["logits"]) == (
+        alone["activations"],
+        alone["logits"],
+    )
+    # One process has nothing to shard over: the same plan as without --fsdp.
+    assert one == plan_memory(full, "dpo", shape, processes=1).parts
+    # Gathered whole at once, fp32: the embeddings and the output head's gradient
+    # (2 x 128256 x 4096) and two decoder layers' weights and gradients (4 x 218M).
+    assert shape.layer_params == 218_112_000
+    assert split["gathered"] == (2 * 128256 * 4096 + 4 * 218_112_000) * 4
+
+
+def test_fsdp_under_autocast_divides_the_master_weights_not_autocasts_copies() -> None:
+    shape = model_shape(_llama_8b())
+
+    plain = plan_memory(DPOConfig(fsdp=True), "dpo", shape, processes=8).parts
+    checkpointed = plan_memory(
+        DPOConfig(fsdp=True, gradient_checkpointing=True), "dpo", shape, processes=8
+    ).parts
+
+    assert plain["master weights"] == shape.params * 4 / 8
+    # Autocast's bf16 copies are kept for backward whole; with checkpointing only
+    # the recomputed layer's and the output head's are.
+    assert plain["weights"] == shape.params * 2
+    assert checkpointed["weights"] == (218_112_000 + 128256 * 4096) * 2
+
+
+def test_plan_suggests_fsdp_when_there_are_processes_to_shard_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _llama_8b().save_pretrained(tmp_path)
+    model = ["--model", str(tmp_path), "--gpu-memory", "80", "--json"]
+
+    one = json.loads(_plan(capsys, "dpo", *model))
+    eight = json.loads(_plan(capsys, "dpo", *model, "--processes", "8"))
+    sharded = json.loads(_plan(capsys, "dpo", *model, "--processes", "8", "--fsdp"))
+
+    assert not any("--fsdp" in s["options"] for s in one["suggestions"])
+    fsdp = [s for s in eight["suggestions"] if "--fsdp" in s["options"]]
+    assert [s["options"] for s in fsdp] == [
+        "--fsdp --batch-size 2 --grad-accum-steps 4",
+        "--fsdp --gradient-checkpointing",
+    ]
+    assert sharded["fsdp"] is True
+    assert sharded["total_gib"] < eight["total_gib"]
+    assert sharded["parts_gib"]["optimizer"] == pytest.approx(59.83 / 8, abs=0.01)

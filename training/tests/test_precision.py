@@ -102,7 +102,9 @@ def _reward_grads(
         mixed_precision="no",
         device="cpu",
     )
-    groups = encode_rankings(tokenizer, _rankings(), max_length=64)
+    groups = encode_rankings(
+        tokenizer, _rankings(), max_length=64, chat_template="auto"
+    )
     state = run_training(
         model,
         groups,

@@ -29,14 +29,16 @@ RANKINGS = [
 
 def _single_score(model: Any, tokenizer: Any, prompt: Text, completion: Text) -> Any:
     """Reward of one sequence, forwarded on its own (no batching, no padding)."""
-    ids, mask = encode_prompt_completion(tokenizer, prompt, completion, max_length=64)
+    ids, mask = encode_prompt_completion(
+        tokenizer, prompt, completion, chat_template="auto", max_length=64
+    )
     batch = collate([(ids, mask)], pad_token_id=tokenizer.pad_token_id)
     return reward_scores(model, batch.input_ids, batch.attention_mask)[0]
 
 
 def test_kwise_loss_equals_weighted_mean_over_explicit_pairs(reward_model: Any) -> None:
     model, tokenizer = reward_model
-    groups = encode_rankings(tokenizer, RANKINGS, max_length=64)
+    groups = encode_rankings(tokenizer, RANKINGS, max_length=64, chat_template="auto")
     step = reward_step(model, RewardConfig(center_coefficient=0.0), CPU)
     with torch.no_grad():
         loss, _ = step(collate_groups(groups, pad_token_id=tokenizer.pad_token_id))
@@ -59,7 +61,8 @@ def test_fold_offset_centres_scores_and_keeps_their_order(reward_model: Any) -> 
     model, tokenizer = reward_model
     rankings = [RankingExample(**r) for r in synthetic_rankings(6)]
     batch = collate_groups(
-        encode_rankings(tokenizer, rankings, max_length=64), pad_token_id=0
+        encode_rankings(tokenizer, rankings, max_length=64, chat_template="auto"),
+        pad_token_id=0,
     )
     tokens = batch.tokens
     with torch.no_grad():
@@ -114,7 +117,9 @@ def test_saved_model_scores_the_same_in_plain_transformers(trained: Any) -> None
     prompts = ["Describe the day.", "Write a short note.", "Describe the day."]
     completions = ["sunny apple sunny", "river stone", "cloud sunny"]
     encodings = [
-        encode_prompt_completion(plain_tokenizer, p, c, max_length=64)
+        encode_prompt_completion(
+            plain_tokenizer, p, c, chat_template=config.chat_template, max_length=64
+        )
         for p, c in zip(prompts, completions, strict=True)
     ]
     tokens = collate(encodings, pad_token_id=plain_tokenizer.pad_token_id)
@@ -122,7 +127,14 @@ def test_saved_model_scores_the_same_in_plain_transformers(trained: Any) -> None
         expected = plain(
             input_ids=tokens.input_ids, attention_mask=tokens.attention_mask
         ).logits[:, 0]
-    got = score(ours, tokenizer, prompts, completions, batch_size=2)
+    got = score(
+        ours,
+        tokenizer,
+        prompts,
+        completions,
+        chat_template=config.chat_template,
+        batch_size=2,
+    )
     assert torch.allclose(got, expected, atol=1e-5)
     assert got[0] > got[2] > got[1]  # more markers, more reward
 
@@ -133,7 +145,13 @@ def test_saved_rewards_have_mean_zero_on_the_training_completions(
     config, _, _ = trained
     plain = AutoModelForSequenceClassification.from_pretrained(config.out).eval()
     tokenizer = AutoTokenizer.from_pretrained(config.out)
-    groups = encode_rankings(tokenizer, load_rankings(config.data), max_length=256)
+    # As the trainer encoded them: its max_length and rendering.
+    groups = encode_rankings(
+        tokenizer,
+        load_rankings(config.data),
+        max_length=config.max_length,
+        chat_template=config.chat_template,
+    )
     train, _ = split_groups(groups, config.eval_fraction, config.seed)
     tokens = collate_groups(train, pad_token_id=tokenizer.pad_token_id).tokens
     with torch.no_grad():

@@ -82,12 +82,21 @@ def _llama3_style() -> tuple[PreTrainedTokenizerFast, PretrainedConfig, type]:
     return tokenizer, config, LlamaForCausalLM
 
 
+# Qwen 2.5's ChatML layout, without its default system turn.
+CHATML = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
 def _qwen_style() -> tuple[PreTrainedTokenizerFast, PretrainedConfig, type]:
-    """Qwen 2.5: no BOS, EOS <|im_end|>, pad <|endoftext|>, spare embedding rows."""
+    """Qwen 2.5: no BOS, EOS <|im_end|>, pad <|endoftext|>, ChatML, spare rows."""
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     tokenizer = _tokenizer(
         specials=specials, bos=None, eos="<|im_end|>", pad=specials[0]
     )
+    tokenizer.chat_template = CHATML
     config = Qwen2Config(
         vocab_size=len(tokenizer) + 16,
         pad_token_id=tokenizer.pad_token_id,
@@ -132,14 +141,30 @@ def test_plain_transformers_scores_a_padded_batch_like_rankwise(
 ) -> None:
     _, out = trained
     ours, tokenizer = load_reward_model(out, device=CPU, dtype=torch.float32)
-    expected = score(ours.eval(), tokenizer, PROMPTS, REPLIES)
+    expected = score(ours.eval(), tokenizer, PROMPTS, REPLIES, chat_template="auto")
 
     plain_tokenizer = AutoTokenizer.from_pretrained(out, padding_side=side)
     plain = AutoModelForSequenceClassification.from_pretrained(out).eval()
-    texts = [
-        p + r + plain_tokenizer.eos_token for p, r in zip(PROMPTS, REPLIES, strict=True)
-    ]
-    batch = plain_tokenizer(texts, padding=True, return_tensors="pt")
+    # README "Scoring with plain transformers", as written there.
+    eos = plain_tokenizer.eos_token
+    if plain_tokenizer.chat_template:  # rankwise's default --chat-template auto
+        chats = [
+            [
+                {"role": "user", "content": prompt},
+                {"role": "assistant", "content": reply.lstrip()},
+            ]
+            for prompt, reply in zip(PROMPTS, REPLIES, strict=True)
+        ]
+        texts = [
+            text[: text.rindex(eos) + len(eos)]  # the reply ends at its EOS
+            for text in plain_tokenizer.apply_chat_template(chats, tokenize=False)
+        ]
+        batch = plain_tokenizer(
+            texts, padding=True, add_special_tokens=False, return_tensors="pt"
+        )
+    else:
+        texts = [p + r + eos for p, r in zip(PROMPTS, REPLIES, strict=True)]
+        batch = plain_tokenizer(texts, padding=True, return_tensors="pt")
     with torch.no_grad():
         got = plain(**batch).logits[:, 0]
 
@@ -147,7 +172,9 @@ def test_plain_transformers_scores_a_padded_batch_like_rankwise(
     attended = batch.attention_mask.bool()
     rows = zip(batch.input_ids, attended, PROMPTS, REPLIES, strict=True)
     for row, kept, prompt, reply in rows:
-        ids, _ = encode_prompt_completion(tokenizer, prompt, reply, max_length=128)
+        ids, _ = encode_prompt_completion(
+            tokenizer, prompt, reply, chat_template="auto", max_length=128
+        )
         assert row[kept].tolist() == ids
     assert batch.attention_mask.sum(-1).unique().numel() == 3  # really padded
     assert torch.allclose(got, expected, atol=1e-4), (got, expected)

@@ -447,3 +447,19 @@ def test_an_over_long_new_prompt_is_refused_by_its_line(ranked_project, settings
     }
     assert Prompt.objects.count() == prompts_before
     assert Round.objects.count() == 0
+
+
+def test_a_reward_model_rendering_prompts_unlike_the_policy_is_refused(
+    ranked_project,
+):
+    request = services.LaunchRequest(
+        **{**QUICK, "reward_settings": {"chat_template": "never"}}
+    )
+    with pytest.raises(services.LaunchRefused) as refused:
+        services.round_launch(project=ranked_project(), request=request)
+    assert refused.value.reasons == {
+        "reward_settings.chat_template": "'never' differs from the policy's 'auto': "
+        "the reward model scores the policy's replies, so both render prompts the "
+        "same way."
+    }
+    assert Round.objects.count() == 0

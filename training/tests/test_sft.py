@@ -22,7 +22,14 @@ DEMOS = [DemoExample("Say hi.", "hello there"), DemoExample("Count.", "one two")
 def test_loss_matches_transformers_with_prompt_labels_ignored(policy: Any) -> None:
     model, tokenizer = policy
     groups = [
-        encode_group(tokenizer, d.prompt, [d.completion], [1], max_length=64)
+        encode_group(
+            tokenizer,
+            d.prompt,
+            [d.completion],
+            [1],
+            max_length=64,
+            chat_template="auto",
+        )
         for d in DEMOS
     ]
     pad = tokenizer.pad_token_id
