@@ -29,10 +29,12 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import torch  # noqa: E402
+from datasets import Dataset  # noqa: E402
 from transformers import TrainerCallback  # noqa: E402
 from transformers.trainer_callback import PrinterCallback  # noqa: E402
 
-from training.core.data import RankingExample  # noqa: E402
+from training.core.data import RankingExample, rankings_to_pairs  # noqa: E402
+from training.core.distributed import world_size  # noqa: E402
 from training.core.groups import Group, epoch_batches  # noqa: E402
 from training.core.loop import (  # noqa: E402
     LoopSettings,
@@ -41,6 +43,7 @@ from training.core.loop import (  # noqa: E402
     train_loop,
 )
 from training.core.models import TinyModelShape, build_tiny_model  # noqa: E402
+from training.core.precision import Precision  # noqa: E402
 
 # tiny: the embedded default. small: wide and deep enough that the matrix products,
 # not Python and framework overhead, dominate a step on a CPU.
@@ -52,7 +55,19 @@ MODEL_SHAPES = {
         num_attention_heads=4,
         intermediate_size=512,
     ),
+    # ~99M parameters (12 layers x 8.3M; the 512-token vocabulary adds 0.4M): the
+    # memory benchmark's model, where weights, AdamW state and activations, not
+    # the framework, set the peak.
+    "100m": TinyModelShape(
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=2560,
+    ),
 }
+# TRL reads plain-string prompts as raw text (it templates only conversational
+# records); rankwise does too with "never", so both see the same token ids.
+CHAT_TEMPLATE = "never"
 WARMUP_STEPS = 2  # first steps pay for allocator growth and lazy init; not timed
 LR = 1e-5  # speed does not depend on it; the same value for both trainers
 MAX_GRAD_NORM = 1.0  # rankwise's default clipping, set on TRL as well
@@ -100,8 +115,10 @@ def build_model(size: str, root: Path) -> Path:
     return build_tiny_model(root / f"model-{size}", shape=MODEL_SHAPES[size])
 
 
-def synth_rankings(n: int, k: int, *, seed: int = 0) -> list[RankingExample]:
-    """n prompts with k completions of similar length and a strict random ranking."""
+def synth_rankings(
+    n: int, k: int, *, seed: int = 0, words: tuple[int, int] = (20, 24)
+) -> list[RankingExample]:
+    """n prompts with k completions of `words` (min, max) words and a strict ranking."""
     rng = random.Random(seed)
     rankings = []
     for i in range(n):
@@ -109,11 +126,20 @@ def synth_rankings(n: int, k: int, *, seed: int = 0) -> list[RankingExample]:
         # The prompt ends on ':' and completions start with a space, so no BPE merge
         # crosses the boundary and separate or joint tokenisation gives equal ids.
         prompt = f"Question {i}: {topic}. Answer:"
-        completions = [_sentence(rng, rng.randint(20, 24)) for _ in range(k)]
+        completions = [_sentence(rng, rng.randint(*words)) for _ in range(k)]
         ranks = list(range(1, k + 1))
         rng.shuffle(ranks)
         rankings.append(RankingExample(prompt, completions, ranks))
     return rankings
+
+
+def pair_dataset(rankings: Sequence[RankingExample]) -> Dataset:
+    """The rankings expanded to TRL's {prompt, chosen, rejected} records, in order."""
+    records = [
+        {"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}
+        for p in rankings_to_pairs(rankings)
+    ]
+    return Dataset.from_list(records)
 
 
 def _sentence(rng: random.Random, n_words: int) -> str:
@@ -132,9 +158,13 @@ class StepClock:
 
     stamps: list[float] = field(default_factory=list)
     collate: list[tuple[float, float, int]] = field(default_factory=list)
+    # Called before each stamp: torch.cuda.synchronize, as CUDA kernels run async.
+    sync: Callable[[], object] | None = None
 
     def tick(self) -> None:
         """Record the end of one optimiser step."""
+        if self.sync is not None:
+            self.sync()
         self.stamps.append(time.perf_counter())
 
     def seconds_per_step(self, warmup: int) -> float:
@@ -177,21 +207,29 @@ def run_rankwise_loop(
     total_steps: int,
     pad_token_id: int,
     seed: int = 0,
+    precision: Precision | None = None,
+    clock: StepClock | None = None,
 ) -> StepClock:
-    """rankwise's own loop (as run_training wires it) for exactly total_steps."""
-    clock = StepClock()
+    """rankwise's own loop (as run_training wires it) for exactly total_steps.
+
+    Under torchrun each rank takes batch_size groups of every step (epoch_batches).
+    """
+    clock = clock or StepClock()
     batches = _timed_batches(
         epoch_batches(groups, batch_size, pad_token_id=pad_token_id, seed=seed),
         clock,
         total_steps,
     )
-    per_epoch = -(-len(groups) // batch_size)
+    per_epoch = -(-len(groups) // (batch_size * world_size()))
     epochs = -(-total_steps // per_epoch)
     optimizer, scheduler = make_optimizer(
         model, lr=LR, total_steps=total_steps, warmup_fraction=WARMUP_FRACTION
     )
     settings = LoopSettings(
-        epochs=epochs, max_grad_norm=MAX_GRAD_NORM, checkpoint_dir=None
+        epochs=epochs,
+        max_grad_norm=MAX_GRAD_NORM,
+        checkpoint_dir=None,
+        precision=precision or Precision(),
     )
     train_loop(
         model,

@@ -25,7 +25,6 @@ from trl import RewardConfig as TRLRewardConfig
 from trl import RewardTrainer
 
 from training.core.batching import encode_prompt_completion
-from training.core.data import RankingExample, rankings_to_pairs
 from training.core.groups import Group, collate_groups, encode_rankings
 from training.core.models import load_reward_model
 from training.core.reward import reward_step
@@ -52,15 +51,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def pair_dataset(rankings: Sequence[RankingExample]) -> Dataset:
-    """The rankings expanded to TRL's {prompt, chosen, rejected} records."""
-    records = [
-        {"prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected}
-        for p in rankings_to_pairs(rankings)
-    ]
-    return Dataset.from_list(records)
-
-
 def trl_trainer(
     model: Any,
     tokenizer: Any,
@@ -70,11 +60,16 @@ def trl_trainer(
     micro_batch: tuple[int, int],
     total_steps: int,
     clock: common.StepClock | None = None,
+    trl_args: dict[str, Any] | None = None,
 ) -> RewardTrainer:
-    """TRL's RewardTrainer on the expanded pairs, settings matched to rankwise."""
+    """TRL's RewardTrainer on the expanded pairs, settings matched to rankwise.
+
+    trl_args override the shared TrainingArguments (a GPU run: bf16, use_cpu).
+    """
     pairs, accumulation = micro_batch
+    common_args = common.trl_common_args(out, batch_size=pairs, total_steps=total_steps)
     args = TRLRewardConfig(
-        **common.trl_common_args(out, batch_size=pairs, total_steps=total_steps),
+        **(common_args | (trl_args or {})),
         gradient_accumulation_steps=accumulation,
         center_rewards_coefficient=CENTER,
         max_length=MAX_LENGTH,
@@ -104,7 +99,11 @@ def tokens_match(trainer: RewardTrainer, data: Dataset, tokenizer: Any) -> bool:
     for row, ids in zip(data, prepared, strict=True):
         for side in ("chosen", "rejected"):
             ours, _ = encode_prompt_completion(
-                tokenizer, row["prompt"], row[side], max_length=MAX_LENGTH
+                tokenizer,
+                row["prompt"],
+                row[side],
+                max_length=MAX_LENGTH,
+                chat_template=common.CHAT_TEMPLATE,
             )
             if ours != ids[f"{side}_ids"]:
                 return False
@@ -167,8 +166,10 @@ def time_trl(
 def bench_k(k: int, init: Any, tokenizer: Any, args: argparse.Namespace) -> list:
     """Check tokens and first-batch loss, then time both trainers; one table row."""
     rankings = common.synth_rankings(args.rankings, k, seed=k)
-    groups = encode_rankings(tokenizer, rankings, max_length=MAX_LENGTH)
-    data = pair_dataset(rankings)
+    groups = encode_rankings(
+        tokenizer, rankings, max_length=MAX_LENGTH, chat_template=common.CHAT_TEMPLATE
+    )
+    data = common.pair_dataset(rankings)
     pairs_per_step = args.batch * math.comb(k, 2)
     with tempfile.TemporaryDirectory() as out:
         check = trl_trainer(
