@@ -37,6 +37,7 @@ from training.core.distributed import (
     is_main,
     is_sharded,
     load_training_state,
+    world_size,
 )
 from training.core.precision import Precision
 
@@ -60,6 +61,9 @@ class LoopSettings:
     desc: str = "train"  # progress bar label
     precision: Precision = field(default_factory=Precision)  # fp32 unless told
     accum_steps: int = 1  # micro-batches per optimiser step (an epoch's last: fewer)
+    # What a micro-batch's mean loss is a mean over (SFT: completion tokens), so a step
+    # is the mean over all of its units on every rank; None: micro-batches weigh alike.
+    micro_batch_units: Callable[[Any], float] | None = None
 
 
 @dataclass
@@ -146,17 +150,32 @@ def _optimise(
     # Last step's gradients are freed before this step's first forward allocates.
     optimizer.zero_grad(set_to_none=True)
     rows: list[dict[str, float]] = []
-    for batch in micro_batches:
+    weights = _loss_weights(micro_batches, settings.micro_batch_units)
+    for batch, weight in zip(micro_batches, weights, strict=True):
         with precision.autocast():
             loss, metrics = step(batch)
         if not math.isfinite(loss.item()):
             raise FloatingPointError(f"loss became {loss.item()} at this step")
-        # The step's loss is the mean of its micro-batches' losses, so the summed
-        # gradients equal one batch's when the micro-batches are equal parts of it.
-        precision.backward(loss / len(micro_batches))
+        precision.backward(loss * weight)
         rows.append({"loss": loss.item(), **metrics})
     apply_update(model, optimizer, scheduler, precision, settings.max_grad_norm)
     return {**_mean_over_ranks(rows), "lr": float(scheduler.get_last_lr()[0])}
+
+
+def _loss_weights(
+    micro_batches: Sequence[Any], units: Callable[[Any], float] | None
+) -> list[float]:
+    """Each micro-batch's share of the step's loss, so gradients equal one batch's.
+
+    Alike, each is 1/n. By units (tokens), each is its units over the step's units
+    on all ranks, times the ranks, since the ranks' gradients are then averaged: an
+    uneven split of tokens between micro-batches or ranks changes nothing.
+    """
+    if units is None:
+        return [1 / len(micro_batches)] * len(micro_batches)
+    counts = [float(units(batch)) for batch in micro_batches]
+    total = sum(sum(rank_counts) for rank_counts in gather(counts))
+    return [count * world_size() / total for count in counts]
 
 
 def _mean_over_ranks(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -163,6 +163,7 @@ def run_training(
     *,
     pad_token_id: int,
     progress_callback: ProgressCallback | None = None,
+    micro_batch_units: Callable[[Any], float] | None = None,
 ) -> LoopState:
     """Optimise `step` over shuffled batches of `groups` as `config` says.
 
@@ -197,6 +198,7 @@ def run_training(
             cache_casts=not is_sharded(model),
         ),
         accum_steps=accum,
+        micro_batch_units=micro_batch_units,
     )
     return train_loop(
         model, optimizer, scheduler, batches, step, settings, progress_callback

@@ -18,7 +18,7 @@ from training.core.data import (
     load_examples,
 )
 from training.core.groups import GroupBatch, encode_group, in_batches, split_groups
-from training.core.logprobs import completion_token_logprobs
+from training.core.logprobs import completion_targets, completion_token_logprobs
 from training.core.loop import ProgressCallback, StepFn
 from training.core.losses import masked_mean
 from training.core.models import load_policy
@@ -72,6 +72,7 @@ def train_sft(
         config,
         pad_token_id=pad,
         progress_callback=progress_callback,
+        micro_batch_units=completion_tokens,
     )
     model = merged(model)
     after = evaluate_sft(model, eval_batches)
@@ -88,6 +89,11 @@ def sft_step(model: Any, device: torch.device) -> StepFn:
         return masked_mean(-logprobs, mask), {}  # (B, T-1) -> scalar
 
     return step
+
+
+def completion_tokens(batch: GroupBatch) -> float:
+    """Tokens the SFT loss averages over: a step's mean is over all of them."""
+    return float(completion_targets(batch.tokens).sum())
 
 
 @torch.no_grad()

@@ -8,10 +8,20 @@ from typing import Any
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from training.core.data import DataError, DemoExample, RankingExample
 from training.core.groups import collate_groups, encode_group
-from training.core.sft import as_demos, load_demos, sft_step, train_sft
+from training.core.launch import run_launched
+from training.core.models import load_policy
+from training.core.recipe import run_training
+from training.core.sft import (
+    as_demos,
+    completion_tokens,
+    load_demos,
+    sft_step,
+    train_sft,
+)
 from training.core.sft_config import SFTConfig
 from training.tests.conftest import CPU
 from training.tests.fixtures_training import PROMPTS, synthetic_completion
@@ -92,3 +102,93 @@ def test_other_preference_data_gives_its_best_completions(write_jsonl: Any) -> N
     prompts = write_jsonl([{"prompt": "Q"}], "prompts.jsonl")
     with pytest.raises(DataError, match="prompts.jsonl.*no completion"):
         load_demos(prompts)
+
+
+# Replies of very different lengths: a per-micro-batch mean would weigh a short
+# reply's tokens far above a long one's.
+UNEVEN = [
+    DemoExample("Say hi.", "hi"),
+    DemoExample("Describe the sea.", "the sea is wide and grey and cold " * 4),
+    DemoExample("Count.", "one two"),
+    DemoExample("Tell a story.", "once upon a time a fox met a crow " * 3),
+]
+
+
+ENCODING: dict[str, Any] = {"max_length": 64, "chat_template": "auto"}
+
+
+def _sft_grads(
+    tiny_model_dir: Path, out: Path, *, batch_size: int, accum: int
+) -> dict[str, torch.Tensor]:
+    """Gradients of one optimiser step of SFT over UNEVEN."""
+    model, tokenizer = load_policy(tiny_model_dir, device=CPU, dtype=torch.float32)
+    config = SFTConfig(
+        data="unused.jsonl",
+        out=str(out),
+        batch_size=batch_size,
+        grad_accum_steps=accum,
+        epochs=1,
+        min_steps=1,
+        max_grad_norm=0.0,
+        lr=1e-3,
+        mixed_precision="no",
+        device="cpu",
+    )
+    groups = [
+        encode_group(tokenizer, d.prompt, [d.completion], [1], **ENCODING)
+        for d in UNEVEN
+    ]
+    state = run_training(
+        model,
+        groups,
+        sft_step(model, CPU),
+        config,
+        pad_token_id=tokenizer.pad_token_id,
+        micro_batch_units=completion_tokens,
+    )
+    assert state.step == 1
+    return {
+        n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None
+    }
+
+
+def test_accumulated_sft_weighs_every_completion_token_alike(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    whole = _sft_grads(tiny_model_dir, tmp_path / "a", batch_size=4, accum=1)
+    parts = _sft_grads(tiny_model_dir, tmp_path / "b", batch_size=1, accum=4)
+    assert whole.keys() == parts.keys() and whole
+    for name, grad in whole.items():
+        torch.testing.assert_close(parts[name], grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_two_processes_train_sft_as_one_at_the_same_global_batch(
+    write_jsonl: Any, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    data = write_jsonl(
+        [{"prompt": d.prompt, "completion": d.completion} for d in UNEVEN]
+    )
+    common = {
+        "data": str(data),
+        "model": str(tiny_model_dir),
+        "epochs": 2,
+        "min_steps": 0,
+        "eval_fraction": 0.0,
+        "lr": 1e-3,
+        "mixed_precision": "no",
+        "device": "cpu",
+    }
+    one = train_sft(SFTConfig(**common, out=str(tmp_path / "one"), batch_size=4))
+    two = run_launched(
+        "sft",
+        SFTConfig(**common, out=str(tmp_path / "two"), batch_size=2),
+        processes=2,
+        progress_callback=lambda *_: None,
+        log_line=lambda _: None,
+    )
+    assert (one.metrics["world_size"], two.metrics["world_size"]) == (1, 2)
+    assert one.metrics["steps"] == two.metrics["steps"] == 2
+    weights_one = load_file(tmp_path / "one" / "model.safetensors")
+    weights_two = load_file(tmp_path / "two" / "model.safetensors")
+    for name, tensor in weights_one.items():
+        torch.testing.assert_close(weights_two[name], tensor, atol=1e-5, rtol=0)
