@@ -100,7 +100,9 @@ def train_loop(
         initial=state.step,
         desc=settings.desc,
         mininterval=1.0,
-        disable=not is_main(),
+        # Rank 0 draws it on a terminal only (None); a worker's log or a launched
+        # job's trainer.log gets the progress as data, not a redrawn bar per second.
+        disable=None if is_main() else True,
     )
     for micro_batches in _remaining(steps, settings.epochs, state.step):
         metrics = _optimise(model, optimizer, scheduler, step, micro_batches, settings)
