@@ -211,10 +211,14 @@ def attach_reference(
 ) -> list[Group]:
     """Reference log-probs of every completion, computed once, cached beside OUT."""
     reference = policy
+    # The forward as training runs it (autocast), so the log-ratios start at 0.
+    precision = resolve_precision(
+        config.mixed_precision, model_device(policy), cache_casts=False
+    )
     if config.ref_model is not None:
-        device = model_device(policy)
-        frozen = resolve_precision(config.mixed_precision, device).frozen_dtype
-        reference = load_beside(policy, load_policy, config.ref_model, dtype=frozen)
+        reference = load_beside(
+            policy, load_policy, config.ref_model, dtype=precision.frozen_dtype
+        )
     # A row's reference log-prob does not depend on its batch-mates, so batches of
     # similar lengths, put back in order afterwards, forward the least padding.
     order = sorted(range(len(groups)), key=lambda i: longest_completion(groups[i]))
@@ -225,9 +229,10 @@ def attach_reference(
     # Sharded, a rank that found its part cached would skip forwards the other ranks
     # wait on in theirs, so every rank computes its part again.
     cache = None if is_sharded(reference) else checkpoint_dir(config)
-    sums = split_map(
-        lambda part: reference_logprobs_cached(reference, part, cache), batches
-    )
+    with precision.autocast():
+        sums = split_map(
+            lambda part: reference_logprobs_cached(reference, part, cache), batches
+        )
     if reference is not policy:
         # Training never needs the reference again: give its memory to the policy.
         del reference

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,20 @@ def test_online_dpo_adds_best_vs_worst_pairs_with_their_sampled_tokens(
         online_rankings(
             policy, tokenizer, RANKINGS, DPOConfig(data="x", online_samples=4), CPU
         )
+
+
+def test_under_bf16_the_reference_is_the_policy_as_training_computes_it(
+    policy: Any, tmp_path: Path
+) -> None:
+    # Before any update the policy is its own reference: every log-ratio is 0 and the
+    # DPO loss ln 2, only if the reference forward ran under the same autocast.
+    model, tokenizer = policy
+    pad = tokenizer.pad_token_id
+    records = [RankingExample(**r) for r in synthetic_rankings(4, k=2)]
+    groups = encode_rankings(tokenizer, records, max_length=64, chat_template="auto")
+    config = DPOConfig(out=str(tmp_path), mixed_precision="bf16", device="cpu")
+    attached = attach_reference(groups, model, config, pad_token_id=pad)
+    step = dpo_step(model, make_objective(config), CPU)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = step(collate_groups(attached, pad_token_id=pad))
+    assert loss.item() == pytest.approx(math.log(2), abs=1e-6)
