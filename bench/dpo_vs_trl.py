@@ -148,20 +148,20 @@ def trl_trainer(
 ) -> TimedDPOTrainer:
     """TRL's DPOTrainer from `start` on the pairs, settings matched to rankwise.
 
-    trl_args override the shared TrainingArguments (a GPU run: bf16, use_cpu).
+    trl_args override any of the settings (a GPU run: bf16, use_cpu, max_length).
     """
     pairs, accumulation = trl_micro_batch(args)
-    common_args = common.trl_common_args(out, batch_size=pairs, total_steps=total_steps)
-    config = TRLDPOConfig(
-        **(common_args | (trl_args or {})),
-        gradient_accumulation_steps=accumulation,
-        beta=args.beta,
-        max_length=MAX_LENGTH,
-        precompute_ref_log_probs=precompute,
+    settings = common.trl_common_args(out, batch_size=pairs, total_steps=total_steps)
+    settings |= {
+        "gradient_accumulation_steps": accumulation,
+        "beta": args.beta,
+        "max_length": MAX_LENGTH,
+        "precompute_ref_log_probs": precompute,
         # rankwise's precompute forwards EVAL_BATCH prompts' completions at once;
         # TRL's the same number of sequences (its default is the training batch).
-        precompute_ref_batch_size=max(1, EVAL_BATCH * args.k // 2),
-    )
+        "precompute_ref_batch_size": max(1, EVAL_BATCH * args.k // 2),
+    }
+    config = TRLDPOConfig(**(settings | (trl_args or {})))
     trainer = TimedDPOTrainer(
         model=common.fresh_copy(start),
         # A model built from a config has no hub id to reload, so pass a copy.

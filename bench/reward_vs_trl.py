@@ -64,16 +64,16 @@ def trl_trainer(
 ) -> RewardTrainer:
     """TRL's RewardTrainer on the expanded pairs, settings matched to rankwise.
 
-    trl_args override the shared TrainingArguments (a GPU run: bf16, use_cpu).
+    trl_args override any of the settings (a GPU run: bf16, use_cpu, max_length).
     """
     pairs, accumulation = micro_batch
-    common_args = common.trl_common_args(out, batch_size=pairs, total_steps=total_steps)
-    args = TRLRewardConfig(
-        **(common_args | (trl_args or {})),
-        gradient_accumulation_steps=accumulation,
-        center_rewards_coefficient=CENTER,
-        max_length=MAX_LENGTH,
-    )
+    settings = common.trl_common_args(out, batch_size=pairs, total_steps=total_steps)
+    settings |= {
+        "gradient_accumulation_steps": accumulation,
+        "center_rewards_coefficient": CENTER,
+        "max_length": MAX_LENGTH,
+    }
+    args = TRLRewardConfig(**(settings | (trl_args or {})))
     trainer = RewardTrainer(
         model=model, args=args, train_dataset=data, processing_class=tokenizer
     )
