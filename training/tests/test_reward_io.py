@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import torch
@@ -155,9 +155,12 @@ def test_plain_transformers_scores_a_padded_batch_like_rankwise(
             ]
             for prompt, reply in zip(PROMPTS, REPLIES, strict=True)
         ]
+        rendered = cast(
+            list[str], plain_tokenizer.apply_chat_template(chats, tokenize=False)
+        )
         texts = [
             text[: text.rindex(eos) + len(eos)]  # the reply ends at its EOS
-            for text in plain_tokenizer.apply_chat_template(chats, tokenize=False)
+            for text in rendered
         ]
         batch = plain_tokenizer(
             texts, padding=True, add_special_tokens=False, return_tensors="pt"

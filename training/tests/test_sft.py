@@ -168,7 +168,7 @@ def test_two_processes_train_sft_as_one_at_the_same_global_batch(
     data = write_jsonl(
         [{"prompt": d.prompt, "completion": d.completion} for d in UNEVEN]
     )
-    common = {
+    common: dict[str, Any] = {
         "data": str(data),
         "model": str(tiny_model_dir),
         "epochs": 2,
