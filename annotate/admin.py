@@ -1,30 +1,123 @@
-"""Admin for project leads: projects, prompts, outputs, assignments, annotations."""
+"""Admin for project leads: projects, prompts, outputs, assignments, annotations.
+
+Every list holds the rows of the projects the user leads, and every permission is the
+one lead rule (annotate.selectors): `is_staff` only opens the admin site, and Django's
+per-model permissions are not asked about a project's rows. Creating and deleting
+whole projects is site-wide, so that keeps Django's permissions (superusers have them).
+"""
+
+from functools import reduce
+from typing import Any, cast
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import ForeignKey, Model, QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from annotate import services
+from annotate import selectors, services
 from annotate.importing import FORMATS
+from annotate.importing import jobs as import_jobs
+from annotate.importing.outcome import ImportRejected
 from annotate.models import (
     Annotation,
     Assignment,
     Candidate,
     Comparison,
+    ImportJob,
     Judgement,
     Membership,
     Project,
     Prompt,
 )
 
+RELATED_ONLY = admin.RelatedOnlyFieldListFilter  # filters list only the rows' choices
+
+
+def leads_any(request: HttpRequest) -> bool:
+    """Whether the user leads some project, asked once per request.
+
+    Every page asks it of every model admin (the index and the sidebar list them all).
+    """
+    memo = vars(request)
+    if "_leads_any" not in memo:
+        memo["_leads_any"] = selectors.user_leads_any(user=request.user)
+    return memo["_leads_any"]
+
+
+class LeadRule:
+    """Permissions by the lead rule, for a model admin or an inline.
+
+    `project_path` is the lookup from the object Django asks about (the row, or an
+    inline's parent row) to its Project; empty when that object is the project.
+    """
+
+    project_path = "project"
+
+    def project_of(self, obj: Model) -> Project:
+        if not self.project_path:
+            assert isinstance(obj, Project)
+            return obj
+        return cast(Project, reduce(getattr, self.project_path.split("__"), obj))
+
+    def leads(self, request: HttpRequest, obj: Model | None) -> bool:
+        """Leads this object's project; with no object, leads some project."""
+        if obj is None:
+            return leads_any(request)
+        return selectors.user_leads(user=request.user, project=self.project_of(obj))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.leads(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.leads(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.leads(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.leads(request, obj)
+
+
+class LeadRuleAdmin(LeadRule, admin.ModelAdmin):
+    """A model admin showing and offering only what belongs to the projects led."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        led = selectors.projects_led_by(user=request.user)
+        lookup = f"{self.project_path}__in" if self.project_path else "pk__in"
+        return super().get_queryset(request).filter(**{lookup: led})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return leads_any(request)
+
+    def formfield_for_foreignkey(
+        self, db_field: ForeignKey, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        """A row can only be put in (or moved to) a project the user leads."""
+        led = selectors.projects_led_by(user=request.user)
+        choices = {
+            Project: led,
+            Prompt: Prompt.objects.filter(project__in=led),
+            User: User.objects.filter(membership__project__in=led).distinct(),
+        }
+        if db_field.related_model in choices:
+            kwargs["queryset"] = choices[db_field.related_model]
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+RECENT_IMPORTS = 10  # listed on the upload page
+IMPORT_POLL_MILLISECONDS = 1000
+
 
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="JSONL, CSV or Parquet.")
+    file = forms.FileField(help_text="JSONL, JSON, CSV or Parquet.")
     format = forms.ChoiceField(
         choices=[(name, name) for name in FORMATS],
         initial="auto",
@@ -32,14 +125,15 @@ class ImportForm(forms.Form):
     )
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LeadRule, admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]
+    project_path = ""  # asked about the project being edited
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(LeadRuleAdmin):
     list_display = [
         "name",
         "slug",
@@ -51,6 +145,49 @@ class ProjectAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [MembershipInline]
+    project_path = ""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return super().has_module_permission(request) or self.has_add_permission(
+            request
+        )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("annotate.add_project")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a project deletes every judgement in it: not a lead's call alone.
+        return request.user.has_perm("annotate.delete_project")
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        project = form.instance
+        if not change and not selectors.user_leads(user=request.user, project=project):
+            # Whoever may create a project leads it, or it would vanish from their list.
+            user = request.user
+            assert isinstance(user, User)
+            services.membership_set(
+                project=project, user=user, role=Membership.Role.LEAD
+            )
+
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: ModelForm,
+        formset: BaseInlineFormSet,
+        change: bool,
+    ) -> None:
+        """Memberships deleted here are removed as the API removes them."""
+        if formset.model is not Membership:
+            super().save_formset(request, form, formset, change)
+            return
+        kept = formset.save(commit=False)
+        for membership in formset.deleted_objects:
+            services.membership_remove(project=membership.project, user=membership.user)
+        for membership in kept:
+            membership.save()
 
     @admin.display(description="Figures")
     def figures(self, project: Project) -> str:
@@ -59,38 +196,69 @@ class ProjectAdmin(admin.ModelAdmin):
         )
 
     def get_urls(self) -> list[URLPattern]:
-        upload = path(
-            "<int:project_id>/import/",
-            self.admin_site.admin_view(self.import_data),
-            name="annotate_project_import",
-        )
-        return [upload, *super().get_urls()]
+        view = self.admin_site.admin_view
+        imports = [
+            path(
+                "<int:project_id>/import/",
+                view(self.import_data),
+                name="annotate_project_import",
+            ),
+            path(
+                "<int:project_id>/import/<int:job_id>/",
+                view(self.import_job),
+                name="annotate_project_import_job",
+            ),
+            path(
+                "<int:project_id>/import/<int:job_id>/status/",
+                view(self.import_job_status),
+                name="annotate_project_import_status",
+            ),
+        ]
+        return [*imports, *super().get_urls()]
 
+    @csrf_exempt  # until the body's size is known to be within the cap: see below
     def import_data(self, request: HttpRequest, project_id: int) -> HttpResponse:
-        """Upload a file: show the counts, or every bad row with nothing written."""
-        # Imported here, not at start-up: the import service loads torch.
-        from annotate.importing.service import ImportRejected, import_upload
+        """Upload a file: its import is queued, and its page shows how it goes.
 
-        project = get_object_or_404(Project, pk=project_id)
-        if not self.has_change_permission(request, project):
-            raise PermissionDenied
+        An upload over RANKWISE_IMPORT_MAX_BYTES is refused from its Content-Length
+        before its body is read (the CSRF check would read it all first); refusing
+        writes nothing, so only an accepted upload needs the CSRF check.
+        """
+        project = self._led_project(request, project_id)
+        if request.method == "POST":
+            length = request.META.get("CONTENT_LENGTH")
+            refusal = import_jobs.upload_refusal(content_length=length)
+            if refusal:
+                return self._import_page(request, project, ImportForm(), [refusal])
+        return csrf_protect(self._import_upload)(request, project)
+
+    def _import_upload(self, request: HttpRequest, project: Project) -> HttpResponse:
         form = ImportForm(request.POST or None, request.FILES or None)
         errors: list[str] = []
         if request.method == "POST" and form.is_valid():
             try:
-                report = import_upload(
-                    upload=form.cleaned_data["file"],
+                job = import_jobs.import_job_create(
                     project=project,
+                    upload=form.cleaned_data["file"],
                     format=form.cleaned_data["format"],
+                    created_by=cast(User, request.user),
                 )
             except ImportRejected as err:
                 errors = [str(error) for error in err.errors]
             else:
-                messages.success(request, "Imported: " + "; ".join(report.lines()))
-                change_page = reverse(
-                    "admin:annotate_project_change", args=[project.pk]
+                page = reverse(
+                    "admin:annotate_project_import_job", args=[project.pk, job.pk]
                 )
-                return HttpResponseRedirect(change_page)
+                return HttpResponseRedirect(page)
+        return self._import_page(request, project, form, errors)
+
+    def _import_page(
+        self,
+        request: HttpRequest,
+        project: Project,
+        form: ImportForm,
+        errors: list[str],
+    ) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -98,22 +266,55 @@ class ProjectAdmin(admin.ModelAdmin):
             "title": f"Import data into {project}",
             "form": form,
             "errors": errors,
+            "jobs": project.import_jobs.all()[:RECENT_IMPORTS],
         }
         return TemplateResponse(
             request, "admin/annotate/project/import_data.html", context
         )
 
+    def import_job(
+        self, request: HttpRequest, project_id: int, job_id: int
+    ) -> TemplateResponse:
+        """An import's page: its state and rows done, polled until it ends."""
+        project = self._led_project(request, project_id)
+        job = get_object_or_404(ImportJob, pk=job_id, project=project)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": project,
+            "title": f"Import of {job.file_name} into {project}",
+            "status": import_jobs.import_job_status(job=job),
+            "poll_milliseconds": IMPORT_POLL_MILLISECONDS,
+        }
+        return TemplateResponse(
+            request, "admin/annotate/project/import_job.html", context
+        )
 
-class CandidateInline(admin.StackedInline):
+    def import_job_status(
+        self, request: HttpRequest, project_id: int, job_id: int
+    ) -> JsonResponse:
+        """The import page's poll."""
+        project = self._led_project(request, project_id)
+        job = get_object_or_404(ImportJob, pk=job_id, project=project)
+        return JsonResponse(import_jobs.import_job_status(job=job))
+
+    def _led_project(self, request: HttpRequest, project_id: int) -> Project:
+        project = get_object_or_404(Project, pk=project_id)
+        if not self.has_change_permission(request, project):
+            raise PermissionDenied
+        return project
+
+
+class CandidateInline(LeadRule, admin.StackedInline):
     model = Candidate
     extra = 0
     fields = ["text", "source", "generation_settings"]
 
 
 @admin.register(Prompt)
-class PromptAdmin(admin.ModelAdmin):
+class PromptAdmin(LeadRuleAdmin):
     list_display = ["__str__", "project", "n_candidates", "created_at"]
-    list_filter = ["project"]
+    list_filter = [("project", RELATED_ONLY)]
     search_fields = ["text"]
     readonly_fields = ["content_hash"]
     inlines = [CandidateInline]
@@ -124,16 +325,17 @@ class PromptAdmin(admin.ModelAdmin):
 
 
 @admin.register(Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(LeadRuleAdmin):
     list_display = ["__str__", "source", "prompt"]
-    list_filter = ["source", "prompt__project"]
+    list_filter = ["source", ("prompt__project", RELATED_ONLY)]
+    project_path = "prompt__project"
     search_fields = ["text", "source"]
     readonly_fields = ["content_hash"]
     raw_id_fields = ["prompt"]
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(LeadRuleAdmin):
     list_display = [
         "id",
         "annotator",
@@ -142,22 +344,28 @@ class AssignmentAdmin(admin.ModelAdmin):
         "created_at",
         "time_spent_ms",
     ]
-    list_filter = ["status", "prompt__project", "annotator"]
+    list_filter = [
+        "status",
+        ("prompt__project", RELATED_ONLY),
+        ("annotator", RELATED_ONLY),
+    ]
     raw_id_fields = ["prompt"]
+    project_path = "prompt__project"
     readonly_fields = ["display_order", "created_at", "completed_at", "time_spent_ms"]
 
 
-class JudgementInline(admin.TabularInline):
+class JudgementInline(LeadRule, admin.TabularInline):
     model = Judgement
     extra = 0
     can_delete = False
     fields = readonly_fields = ("candidate", "rank", "likert", "flags")
+    project_path = "assignment__prompt__project"  # of the annotation shown
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
-class ComparisonInline(admin.TabularInline):
+class ComparisonInline(LeadRule, admin.TabularInline):
     model = Comparison
     extra = 0
     can_delete = False
@@ -169,13 +377,14 @@ class ComparisonInline(admin.TabularInline):
         "rank_gap",
         "likert_gap",
     )
+    project_path = "assignment__prompt__project"  # of the annotation shown
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(Annotation)
-class AnnotationAdmin(admin.ModelAdmin):
+class AnnotationAdmin(LeadRuleAdmin):
     list_display = [
         "id",
         "annotator",
@@ -184,7 +393,7 @@ class AnnotationAdmin(admin.ModelAdmin):
         "n_comparisons",
         "created_at",
     ]
-    list_filter = ["skipped", "source", "assignment__prompt__project"]
+    list_filter = ["skipped", "source", ("assignment__prompt__project", RELATED_ONLY)]
     search_fields = ["notes", "skip_reason"]
     readonly_fields = [
         "assignment",
@@ -197,6 +406,7 @@ class AnnotationAdmin(admin.ModelAdmin):
     ]
     inlines = [JudgementInline, ComparisonInline]
     actions = ["expand_again"]
+    project_path = "assignment__prompt__project"
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
         return (

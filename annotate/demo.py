@@ -1,16 +1,29 @@
-"""The demo project: users, prompts and outputs of visibly different quality."""
+"""The demo project: users, prompts and outputs of visibly different quality.
+
+The prompts and outputs are data, in `demo_content.json` beside this module: each
+prompt carries 4-9 outputs of deliberately uneven quality (a helpful answer, a terse
+one, a factually wrong one, a padded rambling one and, for some prompts, an unsafe,
+off-topic or needlessly refusing one). `quality` records which kind an output was
+written to be, a label for demos and tests that annotators never see; `source` is a
+made-up model version name. A chat prompt has `messages` ({role, content} turns
+ending with a user turn) instead of `text`. Everything in it was written for this
+project; none of it comes from a public dataset.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotate.demo_content import DEMO_PROMPTS, NEXT_ROUND_PROMPTS
 from annotate.models import Membership, Project
 from annotate.services import candidate_create, membership_set, prompt_create
 
+CONTENT_FILE = Path(__file__).with_name("demo_content.json")
 DEMO_SLUG = "demo"
 DEMO_INSTRUCTIONS = """\
 You will see a **prompt** and several **outputs** written by different assistants.
@@ -42,6 +55,45 @@ DEMO_LOGINS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoCandidate:
+    text: str
+    source: str  # made-up model version name, e.g. "demo-helpful-v2"
+    quality: str  # helpful | terse | wrong | unsafe | rambling | off-topic | refusal
+
+
+@dataclass(frozen=True)
+class DemoPrompt:
+    text: str  # empty for a chat prompt
+    messages: tuple[dict[str, str], ...]  # {role, content} turns; () for plain text
+    category: str
+    candidates: tuple[DemoCandidate, ...]
+
+
+@dataclass(frozen=True)
+class DemoContent:
+    prompts: tuple[DemoPrompt, ...]
+    # Prompts with no outputs yet: a training round's new policy writes theirs, and
+    # they then reach the annotators like any other task.
+    next_round_prompts: tuple[str, ...]
+
+
+@cache
+def demo_content() -> DemoContent:
+    """The demo's prompts and outputs, read once from demo_content.json."""
+    data = json.loads(CONTENT_FILE.read_text(encoding="utf-8"))
+    prompts = tuple(
+        DemoPrompt(
+            text=prompt.get("text", ""),
+            messages=tuple(prompt.get("messages", ())),
+            category=prompt["category"],
+            candidates=tuple(DemoCandidate(**c) for c in prompt["candidates"]),
+        )
+        for prompt in data["prompts"]
+    )
+    return DemoContent(prompts, tuple(data["next_round_prompts"]))
+
+
 @transaction.atomic
 def demo_seed() -> tuple[Project, int, int]:
     """Create or complete the demo project; returns it and the prompts/outputs added."""
@@ -65,12 +117,12 @@ def demo_seed() -> tuple[Project, int, int]:
             user.save()
         membership_set(project=project, user=user, role=login.role)
     added_prompts = added_outputs = 0
-    for demo in DEMO_PROMPTS:
-        messages = [{"role": role, "content": text} for role, text in demo.messages]
+    content = demo_content()
+    for demo in content.prompts:
         prompt, created = prompt_create(
             project=project,
-            text=demo.text or "",
-            messages=messages,
+            text=demo.text,
+            messages=demo.messages,
             metadata={"category": demo.category},
         )
         added_prompts += created
@@ -82,7 +134,7 @@ def demo_seed() -> tuple[Project, int, int]:
                 generation_settings={"demo_quality": candidate.quality},
             )
             added_outputs += created
-    for text in NEXT_ROUND_PROMPTS:
+    for text in content.next_round_prompts:
         _, created = prompt_create(
             project=project, text=text, metadata={"category": "next round"}
         )

@@ -312,6 +312,22 @@ class Annotation(models.Model):
         blank=True,
         help_text="For imported annotations: the format, file and row it came from.",
     )
+    import_annotator = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="For imported annotations: the pseudonymous annotator the data "
+        "named (an export's `annotator`), which keeps two people's judgements apart.",
+    )
+    import_margin = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="For imported pairs: TRL's `margin` column, as the data gave it.",
+    )
+    import_weight = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="For imported rows: TRL's `weight` column, as the data gave it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -399,3 +415,56 @@ class Comparison(models.Model):
     def __str__(self) -> str:
         relation = "ties" if self.is_tie else "beats"
         return f"{self.chosen_id} {relation} {self.rejected_id}"
+
+
+class ImportJob(models.Model):
+    """A file import a worker runs: the stored upload, where it stands, its outcome.
+
+    The upload is kept under RANKWISE_VAR_DIR (shared by web and workers) until the
+    job ends. While it runs, rows done are in a progress file beside it (the import
+    is one transaction, so the row cannot show them); the outcome is stored here.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Imported"
+        FAILED = "failed", "Nothing imported"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    file_name = models.CharField(max_length=255, help_text="The upload's own name.")
+    folder = models.CharField(
+        max_length=255,
+        help_text="Where the upload is kept while the job runs, under the var folder.",
+    )
+    size_bytes = models.PositiveBigIntegerField()
+    format = models.CharField(max_length=16, default="auto")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    report = models.JSONField(
+        default=dict, blank=True, help_text="Rows read; per kind added, already there."
+    )
+    errors = models.JSONField(
+        default=list, blank=True, help_text='Bad rows: [{"row": n, "message": …}].'
+    )
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "state"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name} ({self.state})"

@@ -1,7 +1,8 @@
 """Ranking maths with no database: expansion into pairs, conflicts with ratings.
 
 A ranking maps each output to a rank bucket (1 = best); outputs sharing a bucket are
-tied. Expansion yields every unordered pair once, better output first.
+tied, and stored ranks have no gaps (1, 2, 3…). Expansion yields every unordered pair
+once, better output first.
 """
 
 from __future__ import annotations
@@ -60,10 +61,28 @@ def ranking_conflicts(
     ]
 
 
+def dense_ranks(ranks: Mapping[int, int]) -> dict[int, int]:
+    """{a: 1, b: 3, c: 3} → {a: 1, b: 2, c: 2}: the same order and ties, no gaps.
+
+    Migration 0005_compact_rank_gaps closes the gaps empty buckets left in stored
+    rankings.
+    """
+    position = {
+        rank: dense for dense, rank in enumerate(sorted(set(ranks.values())), start=1)
+    }
+    return {candidate: position[rank] for candidate, rank in ranks.items()}
+
+
 def buckets_to_ranks(buckets: list[list[int]]) -> dict[int, int]:
-    """[[a, b], [c]] → {a: 1, b: 1, c: 2}: bucket position is the rank."""
+    """[[a, b], [], [c]] → {a: 1, b: 1, c: 2}: ranks count the non-empty buckets.
+
+    A ranking says which output is better, not by how much (the Likert ratings say
+    that), so a bucket left empty in the drag-to-rank UI or an API body carries no
+    judgement; counting it would widen every rank gap across it.
+    """
+    filled = [bucket for bucket in buckets if bucket]
     return {
         candidate: position
-        for position, bucket in enumerate(buckets, start=1)
+        for position, bucket in enumerate(filled, start=1)
         for candidate in bucket
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, Q, QuerySet
 
 from annotate.models import (
@@ -16,6 +16,9 @@ from annotate.models import (
     Prompt,
 )
 
+# What request.user is: a user, or the anonymous one.
+AnyUser = AbstractBaseUser | AnonymousUser
+
 
 @dataclass(frozen=True)
 class AnnotatorProgress:
@@ -23,24 +26,55 @@ class AnnotatorProgress:
     available: int
 
 
-def project_list_for_user(*, user: User) -> QuerySet[Project]:
-    """Projects the user belongs to (every project for staff)."""
-    projects = Project.objects.all()
-    if not user.is_staff:
-        projects = projects.filter(membership__user=user)
-    return projects.order_by("name").distinct()
+def _is_superuser(user: AnyUser) -> bool:
+    return bool(getattr(user, "is_superuser", False))
 
 
-def user_is_member(*, user: User, project: Project) -> bool:
-    return Membership.objects.filter(project=project, user=user).exists()
+def projects_led_by(*, user: AnyUser) -> QuerySet[Project]:
+    """The lead rule: every project for a superuser, else those with a lead membership.
+
+    The one place that says who leads a project; the web pages, the API, both admins
+    and rounds ask it. `is_staff` grants nothing here: it only opens the admin site.
+    """
+    if _is_superuser(user):
+        return Project.objects.order_by("name")
+    if user.pk is None:
+        return Project.objects.none()
+    return Project.objects.filter(
+        membership__user_id=user.pk, membership__role=Membership.Role.LEAD
+    ).order_by("name")
 
 
-def user_is_lead(*, user: User, project: Project) -> bool:
-    if user.is_staff:
-        return True
-    return Membership.objects.filter(
-        project=project, user=user, role=Membership.Role.LEAD
-    ).exists()
+def user_leads(*, user: AnyUser, project: Project) -> bool:
+    """Whether the lead rule lets the user lead this project."""
+    return _is_superuser(user) or (
+        user.pk is not None
+        and Membership.objects.filter(
+            project=project, user_id=user.pk, role=Membership.Role.LEAD
+        ).exists()
+    )
+
+
+def user_leads_any(*, user: AnyUser) -> bool:
+    """Whether the user leads at least one project (the admin's entry to its lists)."""
+    return _is_superuser(user) or projects_led_by(user=user).exists()
+
+
+def project_list_for_user(*, user: AnyUser) -> QuerySet[Project]:
+    """Projects the user belongs to: a membership of any role (superusers: all)."""
+    if _is_superuser(user):
+        return Project.objects.order_by("name")
+    if user.pk is None:
+        return Project.objects.none()
+    return Project.objects.filter(membership__user_id=user.pk).order_by("name")
+
+
+def user_is_member(*, user: AnyUser, project: Project) -> bool:
+    """Whether the user may take and submit the project's tasks (superusers: always)."""
+    return _is_superuser(user) or (
+        user.pk is not None
+        and Membership.objects.filter(project=project, user_id=user.pk).exists()
+    )
 
 
 def prompts_open_to(*, project: Project, annotator: User) -> QuerySet[Prompt]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from annotate.models import (
     content_hash,
 )
 from annotate.ranking import buckets_to_ranks, expand_ranking, ranking_conflicts
-from annotate.selectors import prompts_open_to
+from annotate.selectors import prompts_open_to, user_is_member
 from annotate.text import clean_json, clean_text, is_blank
 
 
@@ -48,12 +50,27 @@ class ConflictWarning(Exception):
         super().__init__(" ".join(warnings))
 
 
+class NotAMember(PermissionDenied):
+    """The annotator left the project (or never belonged): their task is closed.
+
+    A PermissionDenied, so the web answers 403 and the API its 403 error body.
+    """
+
+    def __init__(self, assignment: Assignment):
+        project = assignment.prompt.project
+        super().__init__(
+            f"You are no longer a member of project {project.slug}, so task "
+            f"{assignment.pk} can be neither submitted nor skipped; a lead of "
+            "the project can add you again."
+        )
+
+
 @dataclass(frozen=True)
 class Submission:
     """What the browser or the API sends for one assignment."""
 
     client_id: uuid.UUID
-    buckets: list[list[int]]
+    buckets: list[list[int]]  # best first; an empty bucket holds no rank (skipped)
     likert: dict[int, int]
     flags: dict[int, list[str]] = field(default_factory=dict)
     notes: str = ""
@@ -165,10 +182,11 @@ def _letters(assignment: Assignment) -> dict[int, str]:
 def _ranking_error(
     buckets: list[list[int]], letters: dict[int, str], *, allow_ties: bool
 ) -> str | None:
-    ranked = [cid for bucket in buckets for cid in bucket]
+    ranked = Counter(cid for bucket in buckets for cid in bucket)
     unknown = sorted(set(ranked) - set(letters))
-    repeated = sorted({letters.get(c, str(c)) for c in ranked if ranked.count(c) > 1})
+    repeated = sorted({letters.get(c, str(c)) for c, n in ranked.items() if n > 1})
     missing = sorted(letters[cid] for cid in set(letters) - set(ranked))
+    # The screen shows K buckets; one left empty is skipped (buckets_to_ranks).
     if len(buckets) > len(letters):
         return f"Expected at most {len(letters)} rank buckets, got {len(buckets)}."
     if unknown:
@@ -252,9 +270,18 @@ def _lock_own_assignment(assignment_id: int, annotator: User) -> Assignment:
     )
     if assignment is None or assignment.annotator_id != annotator.pk:
         raise SubmissionError(
-            {"assignment": f"No assignment {assignment_id} of yours exists."}
+            {
+                "assignment": f"No assignment {assignment_id} of yours exists; if "
+                "a lead removed you from its project, it went back to the pool."
+            }
         )
     return assignment
+
+
+def _require_member(assignment: Assignment, annotator: User) -> None:
+    # Checked when the work is handed in, not only when the task was handed out.
+    if not user_is_member(user=annotator, project=assignment.prompt.project):
+        raise NotAMember(assignment)
 
 
 def _require_open(assignment: Assignment) -> None:
@@ -300,13 +327,15 @@ def annotation_submit(
     """Store a ranked, rated, flagged judgement and expand it into comparisons.
 
     Returns (annotation, created). A repeat with the same client id returns the stored
-    annotation unchanged. Raises SubmissionError (nothing written) or ConflictWarning
-    when the ranking contradicts the ratings and the annotator has not confirmed.
+    annotation unchanged. Raises NotAMember when the annotator no longer belongs to the
+    project, SubmissionError (nothing written) or ConflictWarning when the ranking
+    contradicts the ratings and the annotator has not confirmed.
     """
     assignment = _lock_own_assignment(assignment_id, annotator)
     existing = _existing_by_client_id(submission.client_id, assignment_id, annotator)
     if existing is not None:
         return existing, False
+    _require_member(assignment, annotator)
     _require_open(assignment)
     errors = _submission_errors(assignment, submission)
     if errors:
@@ -344,11 +373,15 @@ def assignment_skip(
     reason: str,
     time_spent_ms: int | None = None,
 ) -> tuple[Annotation, bool]:
-    """Record that the annotator skipped the task and why; others get the prompt."""
+    """Record that the annotator skipped the task and why; others get the prompt.
+
+    Raises NotAMember when the annotator no longer belongs to the project.
+    """
     assignment = _lock_own_assignment(assignment_id, annotator)
     existing = _existing_by_client_id(client_id, assignment_id, annotator)
     if existing is not None:
         return existing, False
+    _require_member(assignment, annotator)
     _require_open(assignment)
     if is_blank(reason):
         raise SubmissionError({"reason": "Say why you skip this task."})
@@ -391,3 +424,20 @@ def membership_set(*, project: Project, user: User, role: str) -> Membership:
         project=project, user=user, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, project: Project, user: User) -> int:
+    """Take the user out of the project; returns how many open tasks went back.
+
+    What they submitted or skipped stays: it is the project's data, and exports keep
+    crediting it to their pseudonym. Their open tasks are deleted, so the prompts go
+    back to the pool for other annotators (nothing was judged on them yet). Removing
+    someone who is not a member changes nothing.
+    """
+    Membership.objects.filter(project=project, user=user).delete()
+    open_tasks = Assignment.objects.filter(
+        annotator=user, prompt__project=project, status=Assignment.Status.OPEN
+    )
+    _, deleted = open_tasks.delete()
+    return deleted.get(Assignment._meta.label, 0)

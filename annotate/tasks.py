@@ -1,9 +1,26 @@
-"""Celery tasks of the collection side."""
+"""Celery tasks of the collection side: thin wrappers over its services."""
 
 from celery import shared_task
+from django.conf import settings
+
+from annotate.importing.jobs import import_job_run
 
 
 @shared_task(name="rankwise.ping", queue="default", time_limit=10)
 def ping() -> str:
     """Answers 'pong': shows a worker is up and reading the queue."""
     return "pong"
+
+
+@shared_task(
+    name="annotate.import_run",
+    queue="default",
+    acks_late=True,
+    # No automatic retry: a failed import wrote nothing, and says why on its job.
+    max_retries=0,
+    time_limit=settings.RANKWISE_JOB_TIME_LIMIT_SECONDS,
+    soft_time_limit=settings.RANKWISE_JOB_TIME_LIMIT_SECONDS - 60,
+)
+def import_run(job_id: int) -> str:
+    """Run one ImportJob: check every row of its file, then write all or none."""
+    return import_job_run(job_id=job_id)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -24,6 +23,12 @@ from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
 from annotate import exporting, selectors, services
+from annotate.bodies import (
+    BodyError,
+    body_too_large_message,
+    field_errors,
+    json_body_load,
+)
 from annotate.exporting.forms import ExportForm
 from annotate.models import Annotation, Assignment, Candidate, Project
 from annotate.rendering import render_markdown
@@ -46,10 +51,7 @@ def _user(request: HttpRequest) -> User:
 
 def _member_project(request: HttpRequest, slug: str) -> Project:
     project = get_object_or_404(Project, slug=slug)
-    if not (
-        _user(request).is_staff
-        or selectors.user_is_member(user=_user(request), project=project)
-    ):
+    if not selectors.user_is_member(user=_user(request), project=project):
         raise PermissionDenied("You are not a member of this project.")
     return project
 
@@ -76,7 +78,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "progress": selectors.annotator_progress(
                 project=project, annotator=_user(request)
             ),
-            "is_lead": selectors.user_is_lead(user=_user(request), project=project),
+            "is_lead": selectors.user_leads(user=_user(request), project=project),
             "open_task": open_tasks.get(project.pk),
         }
         for project in projects
@@ -184,7 +186,7 @@ def skip_page(request: HttpRequest, slug: str, assignment_id: int) -> HttpRespon
                 **serializer.validated_data,
             )
         except drf_serializers.ValidationError as error:
-            errors = _field_errors(error.detail)
+            errors = field_errors(error.detail)
         except services.SubmissionError as error:
             errors = error.errors
         else:
@@ -215,24 +217,19 @@ def _render_skip_page(
 
 
 def _json_body(request: HttpRequest) -> dict:
+    """The JSON object sent; BodyError says why not, with the status to answer."""
+    if request.content_type != "application/json":
+        raise BodyError(
+            "Send the body as JSON, with Content-Type: application/json.", status=415
+        )
     try:
-        body = json.loads(request.body or b"{}")
-    except json.JSONDecodeError as error:
-        raise drf_serializers.ValidationError(
-            {"body": f"Invalid JSON: {error}"}
-        ) from error
+        raw = request.body
+    except RequestDataTooBig as error:
+        raise BodyError(body_too_large_message(), status=413) from error
+    body = json_body_load(raw or b"{}")
     if not isinstance(body, dict):
-        raise drf_serializers.ValidationError({"body": "Expected a JSON object."})
+        raise BodyError("Expected a JSON object.")
     return body
-
-
-def _field_errors(detail: object) -> dict[str, str]:
-    if isinstance(detail, dict):
-        return {
-            key: " ".join(map(str, value)) if isinstance(value, list) else str(value)
-            for key, value in detail.items()
-        }
-    return {"body": str(detail)}
 
 
 def _json_write(
@@ -243,8 +240,9 @@ def _json_write(
 ) -> JsonResponse:
     """Parse and validate a JSON body, run one write service, answer with its outcome.
 
-    403 when not a member, 400 names each wrong field, 409 carries warnings to
-    confirm; 201 when stored, 200 when the same client id had already stored it.
+    403 when not a member, 400 names each wrong field (or what is wrong with the
+    body: 413 too large, 415 not JSON), 409 carries warnings to confirm; 201 when
+    stored, 200 when the same client id had already stored it.
     """
     try:
         _member_project(request, slug)
@@ -254,8 +252,10 @@ def _json_write(
     except PermissionDenied as error:
         # JSON, so the labeling screen can tell it from the CSRF check's HTML 403.
         return JsonResponse({"errors": {"project": str(error)}}, status=403)
+    except BodyError as error:
+        return JsonResponse({"errors": {"body": str(error)}}, status=error.status)
     except drf_serializers.ValidationError as error:
-        return JsonResponse({"errors": _field_errors(error.detail)}, status=400)
+        return JsonResponse({"errors": field_errors(error.detail)}, status=400)
     except services.SubmissionError as error:
         return JsonResponse({"errors": error.errors}, status=400)
     except services.ConflictWarning as warning:
@@ -329,7 +329,7 @@ def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
 
 def _lead_project(request: HttpRequest, slug: str) -> Project:
     project = _member_project(request, slug)
-    if not selectors.user_is_lead(user=_user(request), project=project):
+    if not selectors.user_leads(user=_user(request), project=project):
         raise PermissionDenied("Only the project's leads see this page.")
     return project
 

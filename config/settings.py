@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside the rest, so error pages and every other response carry it too.
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -67,6 +69,26 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Sent with every response (config.middleware). No inline scripts anywhere: every
+# script is a static file, and data for one rides in json_script or data-*
+# attributes. Images only from the site or data: URLs, so Markdown in outputs or
+# instructions cannot make the annotator's browser call out.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+# Django's admin and DRF's browsable API write some style="" attributes and <style>
+# blocks (never scripts): under these paths only, inline styles are allowed.
+CONTENT_SECURITY_POLICY_INLINE_STYLE_PATHS = ("/admin/", "/api/v1/")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -147,28 +169,51 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotate:home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Failed logins (web, admin, API token; counted together) allowed per client
+# address and per username in a window, "N/period": "30/10m" is 30 per 10 minutes
+# (units s, m, h, d). Beyond either, logins answer 429 until the window ends.
+RANKWISE_LOGIN_FAILURES_PER_ADDRESS = os.environ.get(
+    "RANKWISE_LOGIN_FAILURES_PER_ADDRESS", "30/10m"
+)
+RANKWISE_LOGIN_FAILURES_PER_USERNAME = os.environ.get(
+    "RANKWISE_LOGIN_FAILURES_PER_USERNAME", "10/15m"
+)
+# Proxies in front of the web server that append to X-Forwarded-For: the client's
+# address is that many entries from the right. 0: REMOTE_ADDR (a client could
+# otherwise write its own X-Forwarded-For and never be throttled).
+RANKWISE_NUM_PROXIES = int(os.environ.get("RANKWISE_NUM_PROXIES", "0"))
+# API tokens stop working this long after they are issued (30 days).
+RANKWISE_TOKEN_TTL_HOURS = float(os.environ.get("RANKWISE_TOKEN_TTL_HOURS", "720"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "annotate.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["annotate.api.parsers.JsonParser"],
     "DEFAULT_PAGINATION_CLASS": "annotate.api.pagination.ApiPagination",
     "DEFAULT_SCHEMA_CLASS": "annotate.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "annotate.api.errors.api_exception_handler",
+    # Throttles tell clients apart by address (annotate.throttling reads it too).
+    "NUM_PROXIES": RANKWISE_NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "rankwise API",
     "DESCRIPTION": "Projects, prompts, outputs, tasks and judgements of rankwise. "
-    "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token/) or a "
+    "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token/; a "
+    "token expires after RANKWISE_TOKEN_TTL_HOURS, then ask again for a new one; "
+    "POST /api/v1/auth/token/revoke/ or logging out of the site revokes it) or a "
     'browser session. Errors answer {"errors": {field: why}}.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # Separate request and response components: ids and timestamps are never sent.
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"RoundStateEnum": "training.models.Round.State"},
+    "ENUM_NAME_OVERRIDES": {
+        "RoundStateEnum": "training.models.Round.State",
+        "ImportFormatEnum": "annotate.importing.FORMATS",
+    },
 }
 
 # Celery: the filesystem broker needs no server; one folder is both inbox and outbox.
@@ -192,6 +237,27 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# The login throttle's counters must be shared by every web process (gunicorn runs
+# several; a per-process memory cache would multiply the limits and forget them on
+# restart). CACHE_REDIS_URL=redis://host:6379/2 uses Redis (a database of its own:
+# clearing a cache empties its Redis database); unset, a table in the main
+# database, which `migrate` creates.
+CACHE_REDIS_URL = os.environ.get("CACHE_REDIS_URL", "")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_REDIS_URL,
+    }
+    if CACHE_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "rankwise_cache",
+        # Counters are kept per address and per username tried: room for an attack
+        # spread over many of each before old windows are culled.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
+
 RANKWISE_POLICY_MODEL = os.environ.get("RANKWISE_POLICY_MODEL", "")
 RANKWISE_MODELS_DIR = Path(os.environ.get("RANKWISE_MODELS_DIR", VAR_DIR / "models"))
 # A training job beats every few seconds; one silent for this long is marked failed
@@ -212,6 +278,12 @@ RANKWISE_MAX_PROMPT_CHARS = int(os.environ.get("RANKWISE_MAX_PROMPT_CHARS", "100
 RANKWISE_MAX_INSTRUCTIONS_CHARS = int(
     os.environ.get("RANKWISE_MAX_INSTRUCTIONS_CHARS", "50000")
 )
+# Imports (annotate.importing.caps): a file over either cap is refused before its
+# rows are decoded.
+RANKWISE_IMPORT_MAX_BYTES = int(
+    os.environ.get("RANKWISE_IMPORT_MAX_BYTES", str(1 << 30))
+)
+RANKWISE_IMPORT_MAX_ROWS = int(os.environ.get("RANKWISE_IMPORT_MAX_ROWS", "1000000"))
 # What the `gpu` queue's workers have, so a launch is refused when a round's jobs
 # could not run there: GPUs per worker (0: a CPU worker, whose processes use gloo)
 # and GiB per GPU (unset: no memory plan is checked).

@@ -6,9 +6,17 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
+from annotate.throttling import login_throttled
+
 urlpatterns = [
+    # Before admin.site.urls, so its login is throttled like the site's.
+    path("admin/login/", login_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        login_throttled(auth_views.LoginView.as_view()),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include("annotate.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -20,4 +28,6 @@ urlpatterns = [
     path("", include("annotate.urls")),
 ]
 
+handler400 = "annotate.api.errors.bad_request"
 handler404 = "annotate.api.errors.not_found"
+handler500 = "annotate.api.errors.server_error"

@@ -1,8 +1,10 @@
 """Admin for project leads: launch rounds, watch them live, compare and promote models.
 
 The views are thin: they check that the user leads the project, call a service or a
-selector, and render. `training.services`, the form and the plots load torch or
-matplotlib, so they are imported on first use, not when Django starts.
+selector, and render. Lists and permissions follow annotate's lead rule (LeadRuleAdmin):
+a lead sees the rows of the projects they lead; `is_staff` only opens the admin.
+`training.services`, the form and the plots load torch or matplotlib, so they are
+imported on first use, not when Django starts.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from annotate.admin import RELATED_ONLY, LeadRuleAdmin
 from annotate.models import Project, Prompt
 from training import selectors
 from training.models import (
@@ -60,10 +63,10 @@ PLOT_DESCRIPTIONS = {
 COMPARE_PLOTS = ("judge_score", "win_rate", "kl")  # curves over the lineage
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records written by the round services only; the admin shows them."""
+class ReadOnlyAdmin(LeadRuleAdmin):
+    """Records written by the round services only; leads of their project see them."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -81,11 +84,6 @@ def led_round(request: HttpRequest, round_id: int) -> Round:
     return round_
 
 
-def led_queryset(request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-    """Only rows of projects the user leads (superusers: all)."""
-    return queryset.filter(project__in=selectors.projects_led_by(user=request.user))
-
-
 @admin.register(Round)
 class RoundAdmin(ReadOnlyAdmin):
     list_display = [
@@ -97,13 +95,13 @@ class RoundAdmin(ReadOnlyAdmin):
         "created_at",
         "live_link",
     ]
-    list_filter = ["state", "algorithm", "project"]
+    list_filter = ["state", "algorithm", ("project", RELATED_ONLY)]
     readonly_fields = ["generated"]
     exclude = ["evaluation"]  # the live page plots it
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Round]:
         queryset = super().get_queryset(request).select_related("project")
-        return led_queryset(request, queryset.prefetch_related("runs"))
+        return queryset.prefetch_related("runs")
 
     @admin.display(description="Current job")
     def current_run(self, round_: Round) -> str:
@@ -294,12 +292,11 @@ class TrainingRunAdmin(ReadOnlyAdmin):
         "started_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind", "round__project"]
+    list_filter = ["status", "kind", ("round__project", RELATED_ONLY)]
+    project_path = "round__project"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TrainingRun]:
-        queryset = super().get_queryset(request).select_related("round__project")
-        projects = selectors.projects_led_by(user=request.user)
-        return queryset.filter(round__project__in=projects)
+        return super().get_queryset(request).select_related("round__project")
 
     @admin.display(description="Progress")
     def progress_percent(self, run: TrainingRun) -> str:
@@ -309,10 +306,7 @@ class TrainingRunAdmin(ReadOnlyAdmin):
 @admin.register(DataSnapshot)
 class DataSnapshotAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "project", "path", "created_at"]
-    list_filter = ["project"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[DataSnapshot]:
-        return led_queryset(request, super().get_queryset(request))
+    list_filter = [("project", RELATED_ONLY)]
 
 
 class EvaluationSetForm(forms.ModelForm):
@@ -363,15 +357,14 @@ class EvaluationSetForm(forms.ModelForm):
 
 
 @admin.register(EvaluationSet)
-class EvaluationSetAdmin(admin.ModelAdmin):
+class EvaluationSetAdmin(LeadRuleAdmin):
     """Leads see the held-out prompts of their projects and may choose others."""
 
     form = EvaluationSetForm
     list_display = ["project", "prompt_count", "chosen", "frozen_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EvaluationSet]:
-        queryset = super().get_queryset(request).select_related("project", "chosen_by")
-        return led_queryset(request, queryset)
+        return super().get_queryset(request).select_related("project", "chosen_by")
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -379,17 +372,6 @@ class EvaluationSetAdmin(admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         projects = selectors.projects_led_by(user=request.user)
         return type(form.__name__, (form,), {"projects": projects})
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return self.has_change_permission(request, obj)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return selectors.projects_led_by(user=request.user).exists()
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is None:
-            return self.has_add_permission(request)
-        return selectors.user_leads(user=request.user, project=obj.project)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # rounds keep being compared on a set; replace it instead
@@ -419,26 +401,24 @@ class EvaluationSetAdmin(admin.ModelAdmin):
 @admin.register(Promotion)
 class PromotionAdmin(ReadOnlyAdmin):
     list_display = ["model_version", "project", "promoted_by", "reason", "created_at"]
-    list_filter = ["project"]
+    list_filter = [("project", RELATED_ONLY)]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Promotion]:
-        queryset = super().get_queryset(request).select_related("model_version")
-        return led_queryset(request, queryset)
+        return super().get_queryset(request).select_related("model_version")
 
 
 @admin.register(CandidateOrigin)
 class CandidateOriginAdmin(ReadOnlyAdmin):
     list_display = ["candidate", "round", "model_version"]
-    list_filter = ["round"]
+    list_filter = [("round", RELATED_ONLY)]
+    project_path = "round__project"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CandidateOrigin]:
-        queryset = (
+        return (
             super()
             .get_queryset(request)
             .select_related("candidate", "round__project", "model_version")
         )
-        projects = selectors.projects_led_by(user=request.user)
-        return queryset.filter(round__project__in=projects)
 
 
 @admin.register(ModelVersion)
@@ -451,15 +431,14 @@ class ModelVersionAdmin(ReadOnlyAdmin):
         "trained_from",
         "metrics_summary",
     ]
-    list_filter = ["kind", "project"]
+    list_filter = ["kind", ("project", RELATED_ONLY)]
     actions = ["compare_two", "promote_one"]
     change_list_template = "admin/training/modelversion/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ModelVersion]:
-        queryset = (
+        return (
             super().get_queryset(request).select_related("project", "round", "parent")
         )
-        return led_queryset(request, queryset)
 
     @admin.display(description="Round", ordering="round__number")
     def round_number(self, version: ModelVersion) -> str:

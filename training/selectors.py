@@ -8,32 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from annotate.models import Membership, Project
+from annotate.models import Project
+
+# The one lead rule lives with the memberships it reads; the round admin asks it here.
+from annotate.selectors import projects_led_by as projects_led_by
+from annotate.selectors import user_leads as user_leads
 from training.hyperparameters import job_processes
 from training.models import ModelVersion, Round, TrainingRun
 from training.rounds import ACTIVE_STATES, PIPELINE, STATE_OF_JOB
 
-AnyUser = AbstractBaseUser | AnonymousUser
 RL_ALGORITHMS = frozenset({Round.Algorithm.PPO, Round.Algorithm.RLOO})
-
-
-def projects_led_by(*, user: AnyUser) -> QuerySet[Project]:
-    """Projects the user may launch rounds for: those they lead (superusers: all)."""
-    if getattr(user, "is_superuser", False):
-        return Project.objects.order_by("name")
-    if user.pk is None:
-        return Project.objects.none()
-    return Project.objects.filter(
-        membership__user_id=user.pk, membership__role=Membership.Role.LEAD
-    ).order_by("name")
-
-
-def user_leads(*, user: AnyUser, project: Project) -> bool:
-    return projects_led_by(user=user).filter(pk=project.pk).exists()
 
 
 # --- the live round page ------------------------------------------------------------
@@ -272,6 +258,11 @@ EVALUATION_COLUMNS = (
     ("distinct_2", "distinct-2", "{:.2f}"),
 )
 HEADLINE_METRICS = ("judge_score", "win_rate_vs_base", "kl_to_base")
+# Below these, a figure moves more with which prompts were drawn than with the model:
+# a win rate over 8 prompts x 2 samples has a standard error near 0.13, an accuracy
+# over 30 pairs near 0.09.
+MIN_EVALUATION_PROMPTS = 8
+MIN_HELD_OUT_PAIRS = 30
 
 
 def policy_lineage(*, version: ModelVersion) -> list[ModelVersion]:
@@ -295,10 +286,22 @@ def evaluation_summary(*, round_: Round) -> dict[str, Any]:
     """The round's evaluation as the live page's table: one row per policy."""
     evaluation = round_.evaluation
     judge = evaluation.get("judge") or {}
+    prompts = len(evaluation.get("prompt_ids") or [])
+    samples = int(evaluation.get("samples_per_prompt") or 0)
+    warning = ""
+    if judge and prompts < MIN_EVALUATION_PROMPTS:
+        warning = (
+            f"Only {prompts} held-out prompt{'s' if prompts != 1 else ''} × {samples} "
+            f"samples: below {MIN_EVALUATION_PROMPTS} prompts these figures say more "
+            "about the prompts drawn than about the policies. Hold out more prompts "
+            "(Evaluation sets) before comparing rounds."
+        )
     return {
         "note": evaluation.get("skipped", ""),
         "judge": judge.get("name", ""),
-        "prompts": len(evaluation.get("prompt_ids") or []),
+        "prompts": prompts,
+        "samples_per_prompt": samples,
+        "warning": warning,
         "columns": [label for _, label, _ in EVALUATION_COLUMNS],
         "rows": [
             {
@@ -462,6 +465,8 @@ def _flat_metrics(metrics: dict[str, Any], prefix: str = "") -> dict[str, str]:
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             flat.update(_flat_metrics(value, prefix=f"{name}."))
+        elif isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+            flat[name] = str(int(value))  # a count stored as a float: 16, not 16.00
         elif isinstance(value, float):
             flat[name] = f"{value:.4g}"
         else:
@@ -474,7 +479,13 @@ def key_metrics(version: ModelVersion) -> str:
     metrics = version.metrics
     if version.kind == ModelVersion.Kind.REWARD:
         accuracy = _number(metrics.get("eval_accuracy"))
-        return "" if accuracy is None else f"held-out accuracy {accuracy:.1%}"
+        pairs = int(_number(metrics.get("eval_pairs")) or 0)
+        if accuracy is None or not pairs:
+            return "no held-out pairs" if accuracy is not None else ""
+        text = f"held-out accuracy {accuracy:.1%} on {pairs} pair{'s' * (pairs != 1)}"
+        if pairs < MIN_HELD_OUT_PAIRS:
+            text += f" (under {MIN_HELD_OUT_PAIRS}: too few to tell)"
+        return text
     evaluation = metrics.get("evaluation") or {}
     parts = []
     for key, label, form in EVALUATION_COLUMNS:

@@ -1,8 +1,10 @@
 """Who sees what through the API.
 
-Leads (and staff) see everything in the projects they lead. Annotators see their own
-assignments in projects they still belong to, the prompts and outputs of those, and
-their own annotations; never another annotator's. Objects outside that are not found.
+Leads see everything in the projects they lead, by the one lead rule of
+annotate.selectors (superusers lead every project; `is_staff` counts for nothing here).
+Annotators see their own assignments in projects they still belong to, the prompts and
+outputs of those, and their own annotations; never another annotator's. Objects
+outside that are not found.
 """
 
 from __future__ import annotations
@@ -13,24 +15,20 @@ from django.contrib.auth.models import User
 from django.db.models import Model, Q, QuerySet
 from rest_framework.exceptions import PermissionDenied
 
+from annotate import selectors
 from annotate.models import (
     Annotation,
     Assignment,
     Candidate,
     Comparison,
-    Membership,
     Project,
     Prompt,
 )
 
 
 def led_project_ids(user: User) -> QuerySet:
-    """Ids of the projects the user leads (every project for staff), as a subquery."""
-    if user.is_staff:
-        return Project.objects.values_list("id", flat=True)
-    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(
-        "project_id", flat=True
-    )
+    """Ids of the projects the user leads, as a subquery."""
+    return selectors.projects_led_by(user=user).values_list("id", flat=True)
 
 
 def _own_assignments(user: User) -> QuerySet[Assignment]:
@@ -92,10 +90,8 @@ def visible_comparisons(user: User) -> QuerySet[Comparison]:
 
 
 def member_projects(user: User) -> QuerySet[Project]:
-    """Projects the user may name in a request body."""
-    if user.is_staff:
-        return Project.objects.all()
-    return Project.objects.filter(membership__user=user)
+    """Projects the user may name in a request body: those they belong to."""
+    return selectors.project_list_for_user(user=user)
 
 
 def require_lead(user: User, project_ids: Iterable[int], action: str) -> None:

@@ -29,11 +29,14 @@ _ERRORS = {
     "401": "No valid token or session.",
     "403": "Authenticated, but this role may not do this.",
     "404": "No such object among those you may see.",
+    "413": "The body is larger than one request may send.",
+    "503": "The database is unavailable; try again after Retry-After seconds.",
 }
 
 
 class ApiAutoSchema(AutoSchema):
-    """drf-spectacular's schema with the shared 400/401/403/404 error body added."""
+    """drf-spectacular's schema with the shared error body added for every status
+    any operation may answer (400, 401, 403, 404, 413, 503)."""
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)

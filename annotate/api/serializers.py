@@ -18,9 +18,12 @@ from annotate import limits
 from annotate.api.filters import MAX_ID
 from annotate.api.permissions import member_projects
 from annotate.exporting import (
+    MARGIN_HELP,
+    TIES_HELP,
     ExportFormat,
     ExportOptions,
     FileType,
+    MarginSource,
     SourceFilter,
     Style,
     TiePolicy,
@@ -52,11 +55,8 @@ def _request_user(serializer: serializers.Field) -> User:
 
 
 def _led(serializer: serializers.Field, project_id: int) -> bool:
-    """Whether the caller leads this project; staff lead every one, even new ones."""
-    return (
-        _request_user(serializer).is_staff
-        or project_id in serializer.context["led_project_ids"]
-    )
+    """Whether the caller leads this project (the view's lead rule, once a request)."""
+    return project_id in serializer.context["led_project_ids"]
 
 
 class ScopedIdField(serializers.PrimaryKeyRelatedField):
@@ -420,6 +420,7 @@ class RoundSerializer(serializers.ModelSerializer):
             "reward_settings",
             "policy_settings",
             "generation_settings",
+            "launch_settings",
             "base_policy",
             "snapshot",
             "reward_model",
@@ -442,6 +443,12 @@ class RoundLaunchSerializer(serializers.Serializer):
     policy_settings = PlainJsonObjectField(required=False, default=dict)
     reward_settings = PlainJsonObjectField(required=False, default=dict)
     generation_settings = PlainJsonObjectField(required=False, default=dict)
+    launch_settings = PlainJsonObjectField(
+        required=False,
+        default=dict,
+        help_text='How the jobs start, e.g. {"processes": 2}: reward and DPO '
+        "jobs under torchrun on that many GPUs.",
+    )
     prompt_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
@@ -484,7 +491,16 @@ class ExportSerializer(serializers.Serializer):
         default=list,
     )
     min_agreement = serializers.FloatField(min_value=0, max_value=1, default=0.0)
-    ties = serializers.ChoiceField(TiePolicy.choices, default=TiePolicy.DROP)
+    ties = serializers.ChoiceField(
+        TiePolicy.choices,
+        default=TiePolicy.DROP,
+        help_text=TIES_HELP,
+    )
+    margin = serializers.ChoiceField(
+        MarginSource.choices,
+        default=MarginSource.NONE,
+        help_text=MARGIN_HELP,
+    )
     exclude_flagged_chosen = serializers.BooleanField(default=False)
     desirable_min_likert = serializers.IntegerField(
         min_value=LIKERT_MIN, max_value=LIKERT_MAX, default=5

@@ -1,10 +1,9 @@
 """Routes of /api/v1/."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from annotate.api import views
+from annotate.api import auth, membership, views
 
 app_name = "api"
 
@@ -21,6 +20,17 @@ router.register("rounds", views.RoundViewSet, basename="round")
 router.register("model-versions", views.ModelVersionViewSet, basename="model-version")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="token"),
+    path("auth/token/", auth.ObtainTokenView.as_view(), name="token"),
+    path("auth/token/revoke/", auth.RevokeTokenView.as_view(), name="token-revoke"),
+    path(
+        "projects/<int:project_id>/members/",
+        membership.MemberListView.as_view(),
+        name="project-members",
+    ),
+    path(
+        "projects/<int:project_id>/members/<str:username>/",
+        membership.MemberDetailView.as_view(),
+        name="project-member",
+    ),
     *router.urls,
 ]

@@ -10,25 +10,31 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from annotate import exporting, selectors, services
-from annotate.api import filters, permissions
+from annotate.api import filters, import_serializers, permissions
 from annotate.api import serializers as api_serializers
 from annotate.api.schema import ConflictSerializer
 from annotate.exporting import services as exporting_services
-from annotate.importing.service import import_records
+from annotate.importing import jobs as import_jobs
+from annotate.importing.service import ImportRejected, import_records
 from annotate.models import (
     Annotation,
     Assignment,
     Candidate,
     Comparison,
+    ImportJob,
+    Membership,
     Project,
     Prompt,
 )
@@ -156,7 +162,10 @@ def bulk_create(
 
 
 @extend_schema_view(
-    create=extend_schema(description="Staff only: create a project."),
+    create=extend_schema(
+        description="Superusers (or users with the add-project permission) create "
+        "a project; a creator who is not a superuser becomes its lead."
+    ),
     update=extend_schema(description="Leads: change the project's settings."),
     partial_update=extend_schema(description="Leads: change some settings."),
 )
@@ -177,9 +186,20 @@ class ProjectViewSet(
         return selectors.project_list_for_user(user=self.user)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        if not self.user.is_staff:
-            raise PermissionDenied("Only staff create projects; ask an admin.")
-        serializer.save()
+        # Site-wide, not about a project: superusers, or whom they gave the right.
+        if not self.user.has_perm("annotate.add_project"):
+            raise PermissionDenied(
+                "Only a superuser, or a user given the add-project permission, "
+                "creates projects; ask an admin."
+            )
+        with transaction.atomic():
+            project = serializer.save()
+            if not selectors.user_leads(user=self.user, project=project):
+                services.membership_set(
+                    project=project, user=self.user, role=Membership.Role.LEAD
+                )
+        # The answer's your_role reads this set, taken before the project existed.
+        self.led_project_ids.add(project.pk)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         assert serializer.instance is not None
@@ -494,21 +514,66 @@ class ExportViewSet(ApiViewSet):
         return response
 
 
-class ImportViewSet(ApiViewSet):
-    """Leads: add prompts, outputs and preference data from records in the body."""
+@extend_schema_view(
+    list=extend_schema(
+        description="Leads: the file imports of the projects they lead, newest first."
+    ),
+    retrieve=extend_schema(
+        description="Leads: one file import: its state, rows done of rows, then "
+        "what it added, or every bad row (and nothing imported)."
+    ),
+)
+class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Leads: import records in the body now, or upload a file a worker imports."""
 
-    model = Project
-    serializer_class = api_serializers.ImportSerializer
+    model = ImportJob
+    serializer_class = import_serializers.ImportJobSerializer
+    parser_classes = [*api_settings.DEFAULT_PARSER_CLASSES, MultiPartParser]
     filter_backends: list = []
 
+    def visible_queryset(self) -> QuerySet:
+        return ImportJob.objects.filter(project_id__in=self.led_project_ids)
+
     @extend_schema(
-        request=api_serializers.ImportSerializer,
-        responses={201: api_serializers.ImportReportSerializer},
-        description="Import records (formats as import_data reads them). Every "
-        "record is checked first; one bad record refuses all, keyed records.<index>. "
-        "Importing the same records again adds nothing.",
+        request={
+            "application/json": api_serializers.ImportSerializer,
+            "multipart/form-data": import_serializers.ImportUploadSerializer,
+        },
+        responses={
+            201: api_serializers.ImportReportSerializer,
+            202: import_serializers.ImportJobSerializer,
+        },
+        description="JSON `records` (formats as import_data reads them) are imported "
+        "at once: every record is checked first; one bad record refuses all, keyed "
+        "records.<index>; 201 with the counts. A multipart `file` is stored and "
+        "imported by a worker: 202 with the job at once (Location: its URL), then "
+        "GET it for progress and outcome; 413 over RANKWISE_IMPORT_MAX_BYTES. "
+        "Importing the same rows again adds nothing.",
     )
     def create(self, request: Request) -> Response:
+        if request.content_type.startswith("multipart/"):
+            return self._upload(request)
         body = self.lead_body(api_serializers.ImportSerializer, "import data")
         report = import_records(**body.validated_data)
         return Response(api_serializers.ImportReportSerializer(report).data, status=201)
+
+    def _upload(self, request: Request) -> Response:
+        # Before request.data: an oversized body is refused unread.
+        length = request.META.get("CONTENT_LENGTH")
+        refusal = import_jobs.upload_refusal(content_length=length)
+        if refusal:
+            return Response({"errors": {"file": refusal}}, status=413)
+        body = self.lead_body(import_serializers.ImportUploadSerializer, "import data")
+        try:
+            job = import_jobs.import_job_create(
+                project=body.validated_data["project"],
+                upload=body.validated_data["file"],
+                format=body.validated_data["format"],
+                created_by=self.user,
+            )
+        except ImportRejected as too_big:  # the format was checked: only the size
+            return Response({"errors": {"file": str(too_big)}}, status=413)
+        location = reverse("api:import-detail", args=[job.pk])
+        return Response(
+            self.get_serializer(job).data, status=202, headers={"Location": location}
+        )

@@ -1,10 +1,13 @@
 """Exporting judgements in TRL's formats: JSONL, Parquet or a `datasets` folder."""
 
 from annotate.exporting.options import (
+    MARGIN_HELP,
+    TIES_HELP,
     ExportError,
     ExportFormat,
     ExportOptions,
     FileType,
+    MarginSource,
     SourceFilter,
     Style,
     TiePolicy,
@@ -19,12 +22,15 @@ from annotate.exporting.services import (
 )
 
 __all__ = [
+    "MARGIN_HELP",
+    "TIES_HELP",
     "ExportDownload",
     "ExportError",
     "ExportFormat",
     "ExportOptions",
     "ExportReport",
     "FileType",
+    "MarginSource",
     "SourceFilter",
     "Style",
     "TiePolicy",

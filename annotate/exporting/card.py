@@ -6,22 +6,35 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from annotate.exporting.options import ExportOptions, FileType
+from annotate.exporting.options import (
+    ExportFormat,
+    ExportOptions,
+    FileType,
+    MarginSource,
+    TiePolicy,
+)
 from annotate.exporting.records import ExportStats
 from annotate.models import Project
 
 DEFINITIONS = """\
 ## Definitions
 
-- **Ranks**: 1 = best; outputs sharing a rank were tied by the annotator.
+- **Ranks**: 1 = best; outputs sharing a rank were tied by the annotator. Ranks
+  have no gaps: a rank bucket left empty counts for nothing ([[], [a], [b]] ranks
+  a 1st and b 2nd).
 - **Pairs** come from expanding each ranking into its pairs, better output first.
   `weight` is 1 / (pairs its ranking gives under the tie policy), so each ranking
   sums to 1 before the agreement and flag filters (InstructGPT's 1/C(K,2) when
-  nothing is tied); `margin` is the rank gap
-  (rank of rejected − rank of chosen), which TRL's RewardTrainer subtracts from the
-  reward difference; `likert_gap` is Likert(chosen) − Likert(rejected).
+  nothing is tied); `rank_gap` is rank of rejected − rank of chosen; `likert_gap`
+  is Likert(chosen) − Likert(rejected).
+- **margin** is a column only when the export asks for one, because TRL's
+  RewardTrainer subtracts any `margin` column from the reward difference:
+  `rank-gap` writes `rank_gap`, `likert-gap` writes `likert_gap` floored at 0 (a
+  ranking the ratings contradict, which the annotator confirmed, asks for no
+  separation rather than the opposite one), `none` writes no column.
 - **Ties**: `drop` gives no pair for tied outputs; `keep` gives one pair with
-  `tie` true and margin 0; `split` gives both directions at half weight each.
+  `tie` true, the lower output id as chosen; `split` gives both directions at half
+  weight each. Tied pairs have rank gap 0.
 - **Agreement** of a pair (a, b) in one ranking: among the exported rankings of the
   same prompt that judged both a and b, the share that relate them the same way
   (a above b, b above a, or tied), the ranking itself included — a prompt judged
@@ -70,6 +83,7 @@ def dataset_card(
             _filters(options),
             _left_out(stats),
             _fields(schema),
+            *([_trl(options, stats)] if options.format == ExportFormat.PAIRS else []),
             DEFINITIONS,
         ]
     )
@@ -121,3 +135,44 @@ def _left_out(stats: ExportStats) -> str:
 def _fields(schema: pa.Schema) -> str:
     lines = [f"| `{field.name}` | `{field.type}` |" for field in schema]
     return "\n".join(["## Fields", "", "| field | type |", "|---|---|", *lines, ""])
+
+
+TRL_MARGIN = {
+    MarginSource.NONE: "No `margin` column (margin=none), so RewardTrainer uses its "
+    "plain loss −log σ(r_chosen − r_rejected).",
+    MarginSource.RANK_GAP: "`margin` is the rank gap (margin=rank-gap): "
+    "RewardTrainer asks the chosen reward to beat the rejected one by it.",
+    MarginSource.LIKERT_GAP: "`margin` is the Likert gap floored at 0 "
+    "(margin=likert-gap): RewardTrainer asks the chosen reward to beat the "
+    "rejected one by it.",
+}
+
+
+def _trl(options: ExportOptions, stats: ExportStats) -> str:
+    """What TRL's trainers make of this pairs export: the columns they read."""
+    tied = f"{stats.tie_rows} row{' has' if stats.tie_rows == 1 else 's have'}"
+    ties = {
+        TiePolicy.DROP: "No row holds two tied outputs (ties=drop).",
+        TiePolicy.KEEP: f"{tied} `tie` true (ties=keep): "
+        "TRL trains on each as a real preference of `chosen` over `rejected`. "
+        "Leave them out (`dataset.filter(lambda row: not row['tie'])`) unless your "
+        "loss reads `tie`.",
+        TiePolicy.SPLIT: f"{tied} `tie` true (ties=split), "
+        "each tie in both directions: TRL trains on both at full weight, which pulls "
+        "the two rewards together, a tie giving two rows where a preference gives "
+        "one.",
+    }
+    return "\n".join(
+        [
+            "## Training with TRL",
+            "",
+            "TRL's DPOTrainer and RewardTrainer read `prompt`, `chosen` and "
+            "`rejected`; RewardTrainer also reads a `margin` column whenever there "
+            "is one (loss −log σ(r_chosen − r_rejected − margin)). No TRL trainer "
+            "reads `weight`, `tie`, `rank_gap` or `likert_gap`.",
+            "",
+            f"- {TRL_MARGIN[options.margin]}",
+            f"- {ties[options.ties]}",
+            "",
+        ]
+    )

@@ -11,6 +11,7 @@ from annotate.exporting.options import (
     ExportFormat,
     ExportOptions,
     FileType,
+    MarginSource,
     SourceFilter,
     Style,
     TiePolicy,
@@ -42,7 +43,19 @@ class ExportForm(forms.Form):
         initial=0.0,
         help_text="Share of a prompt's judges who order a pair the same way (0–1).",
     )
-    ties = forms.ChoiceField(choices=TiePolicy.choices, initial=TiePolicy.DROP)
+    ties = forms.ChoiceField(
+        choices=TiePolicy.choices,
+        initial=TiePolicy.DROP,
+        help_text="Pairs only. TRL reads every row as chosen preferred over rejected.",
+    )
+    margin = forms.ChoiceField(
+        choices=MarginSource.choices,
+        initial=MarginSource.NONE,
+        required=False,
+        help_text="Pairs only. TRL's RewardTrainer subtracts a margin column from "
+        "the reward difference whenever there is one; rank_gap and likert_gap are "
+        "always written.",
+    )
     exclude_flagged_chosen = forms.BooleanField(
         required=False, label="Never a flagged output as chosen"
     )
@@ -66,6 +79,10 @@ class ExportForm(forms.Form):
         assert isinstance(round_numbers, forms.TypedMultipleChoiceField)
         annotators.choices = [(name, name) for name in usernames]
         round_numbers.choices = [(n, f"Round {n}") for n in rounds]
+
+    def clean_margin(self) -> str:
+        # A form posted without the field (an older page, a script) gets the default.
+        return self.cleaned_data["margin"] or MarginSource.NONE
 
     def options(self) -> ExportOptions:
         """The validated form as export options."""

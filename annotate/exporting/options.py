@@ -35,15 +35,51 @@ class SourceFilter(models.TextChoices):
 
 
 class TiePolicy(models.TextChoices):
-    DROP = "drop", "Drop: tied outputs give no pair"
-    KEEP = "keep", "Keep: one pair marked tie=true"
-    SPLIT = "split", "Split: both directions, half weight each"
+    """How the pairs format writes two outputs the annotator tied.
+
+    TRL's trainers read no `tie` and no `weight` column: every row is a preference of
+    `chosen` over `rejected` at full weight. So ties stay out of the pairs unless the
+    export asks for them, and the labels (the command's, form's and API's help) say
+    what TRL then does with them.
+    """
+
+    DROP = "drop", "Drop (default): tied outputs give no pair"
+    KEEP = "keep", "Keep: a tie=true row per tie, which TRL trains on as a preference"
+    SPLIT = "split", "Split: both ways, half weight; TRL pulls the two rewards together"
+
+
+class MarginSource(models.TextChoices):
+    """What the pairs format writes as `margin`, a column TRL reads by its name.
+
+    TRL's RewardTrainer subtracts a `margin` column from the reward difference
+    whenever the dataset has one, so it is written only when asked for; the rank
+    and Likert gaps are always there as `rank_gap` and `likert_gap`, which TRL
+    does not read.
+    """
+
+    NONE = "none", "None (default): no margin column, so TRL uses its plain loss"
+    RANK_GAP = "rank-gap", "Rank gap: rank of rejected − rank of chosen"
+    LIKERT_GAP = "likert-gap", "Likert gap: max(0, Likert(chosen) − Likert(rejected))"
 
 
 class FileType(models.TextChoices):
     JSONL = "jsonl", "JSON lines (.jsonl)"
     PARQUET = "parquet", "Parquet (.parquet)"
     DATASETS = "datasets", "datasets folder (save_to_disk)"
+
+
+# The command's --ties/--margin help and the API's field descriptions.
+TIES_HELP = (
+    "Pairs: what tied outputs give. TRL reads neither tie nor weight, so it trains "
+    "on every row as a full preference of chosen over rejected. "
+    + "".join(f"{policy.label}. " for policy in TiePolicy)
+)
+MARGIN_HELP = (
+    "Pairs: the margin column, which TRL's RewardTrainer subtracts from the reward "
+    "difference whenever it exists. "
+    + "".join(f"{source.label}. " for source in MarginSource)
+    + "rank_gap and likert_gap are always written."
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +93,7 @@ class ExportOptions:
     rounds: tuple[int, ...] = field(default=())  # training round numbers; empty = all
     min_agreement: float = 0.0  # see agreement.py for the definition
     ties: TiePolicy = TiePolicy.DROP
+    margin: MarginSource = MarginSource.NONE  # pairs: the TRL `margin` column
     exclude_flagged_chosen: bool = False
     desirable_min_likert: int = 5  # unpaired: label true from this rating up
     undesirable_max_likert: int = 3  # unpaired: label false up to this rating
@@ -71,6 +108,7 @@ class ExportOptions:
             ("style", Style),
             ("source", SourceFilter),
             ("ties", TiePolicy),
+            ("margin", MarginSource),
         ):
             value = getattr(self, name)
             if value not in choices.values:
@@ -115,6 +153,7 @@ class ExportOptions:
             ("rounds", ", ".join(map(str, self.rounds)) or "all"),
             ("min_agreement", str(self.min_agreement)),
             ("ties", str(self.ties)),
+            ("margin", str(self.margin)),
             ("exclude_flagged_chosen", str(self.exclude_flagged_chosen)),
             ("desirable_min_likert", str(self.desirable_min_likert)),
             ("undesirable_max_likert", str(self.undesirable_max_likert)),

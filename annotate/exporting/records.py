@@ -14,7 +14,13 @@ from itertools import combinations
 from typing import Any
 
 from annotate.exporting.agreement import PromptAgreement
-from annotate.exporting.options import ExportFormat, ExportOptions, Style, TiePolicy
+from annotate.exporting.options import (
+    ExportFormat,
+    ExportOptions,
+    MarginSource,
+    Style,
+    TiePolicy,
+)
 from annotate.exporting.reading import JudgedAnnotation, JudgedOutput, PromptGroup
 from annotate.ranking import ExpandedPair, expand_ranking
 
@@ -34,6 +40,7 @@ class ExportStats:
     annotations: int = 0
     annotators: set[str] = field(default_factory=set)  # bounded by the user count
     left_out: Counter[str] = field(default_factory=Counter)  # reason -> rows
+    tie_rows: int = 0  # pairs rows with tie=true (ties=keep or split)
 
 
 def render_prompt(text: str, messages: list[dict[str, str]], style: Style) -> Text:
@@ -133,11 +140,13 @@ def _pair_record(
     if context.options.exclude_flagged_chosen and chosen.flags:
         context.stats.left_out["flagged output as chosen"] += 1
         return
+    if pair.is_tie:
+        context.stats.tie_rows += 1
     yield {
         "prompt": context.prompt,
         "chosen": context.completion(chosen),
         "rejected": context.completion(rejected),
-        "margin": float(pair.rank_gap),
+        **_margin(pair, context.options.margin),
         "weight": pair.weight,
         "tie": pair.is_tie,
         "rank_gap": pair.rank_gap,
@@ -152,6 +161,17 @@ def _pair_record(
         "chosen_round": chosen.round,
         "rejected_round": rejected.round,
     }
+
+
+def _margin(pair: ExpandedPair, source: MarginSource) -> Record:
+    """The `margin` column, present only when asked for: TRL reads it by name."""
+    if source == MarginSource.RANK_GAP:
+        return {"margin": float(pair.rank_gap)}
+    if source == MarginSource.LIKERT_GAP:
+        # The ranking is the judgement; ratings that contradict it (confirmed by the
+        # annotator) ask for no separation rather than for the opposite one.
+        return {"margin": float(max(pair.likert_gap, 0))}
+    return {}
 
 
 def kto_label(output: JudgedOutput, options: ExportOptions) -> bool | None:

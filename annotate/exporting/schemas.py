@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from annotate.exporting.options import ExportFormat, Style
+from annotate.exporting.options import ExportFormat, ExportOptions, MarginSource, Style
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 FLAGS = pa.list_(pa.string())
@@ -38,12 +38,12 @@ def _output_fields() -> list[tuple[str, pa.DataType]]:
     ]
 
 
-def _pairs(text: pa.DataType) -> list[tuple[str, pa.DataType]]:
+def _pairs(text: pa.DataType, *, margin: bool) -> list[tuple[str, pa.DataType]]:
     return [
         ("prompt", text),
         ("chosen", text),
         ("rejected", text),
-        ("margin", pa.float64()),
+        *([("margin", pa.float64())] if margin else []),
         ("weight", pa.float64()),
         ("tie", pa.bool_()),
         ("rank_gap", pa.int32()),
@@ -118,7 +118,6 @@ def _raw(text: pa.DataType) -> list[tuple[str, pa.DataType]]:
 
 
 FIELDS = {
-    ExportFormat.PAIRS: _pairs,
     ExportFormat.UNPAIRED: _unpaired,
     ExportFormat.RATINGS: _ratings,
     ExportFormat.RANKINGS: _rankings,
@@ -126,6 +125,9 @@ FIELDS = {
 }
 
 
-def schema_for(export_format: ExportFormat, style: Style) -> pa.Schema:
-    """The Arrow schema of `export_format` records in `style`."""
-    return pa.schema(FIELDS[export_format](_text(style)))
+def schema_for(options: ExportOptions) -> pa.Schema:
+    """The Arrow schema of the records these options export."""
+    text = _text(options.style)
+    if options.format == ExportFormat.PAIRS:
+        return pa.schema(_pairs(text, margin=options.margin != MarginSource.NONE))
+    return pa.schema(FIELDS[options.format](text))

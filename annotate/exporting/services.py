@@ -100,7 +100,7 @@ def export_to_path(
     out = Path(out)
     file_type = file_type_for(out)
     annotations = _selected(project, options)
-    schema = schema_for(options.format, options.style)
+    schema = schema_for(options)
     stats = ExportStats()
     if file_type == FileType.DATASETS:
         _write_datasets(out, annotations, options, stats)
@@ -139,7 +139,7 @@ def export_download(
     chunks = (
         jsonl_chunks(records)
         if file_type == FileType.JSONL
-        else parquet_chunks(records, schema_for(options.format, options.style))
+        else parquet_chunks(records, schema_for(options))
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     return ExportDownload(
@@ -182,7 +182,7 @@ def _write_datasets(
     """A save_to_disk folder with train/test split by prompt, via Arrow files."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".export-", dir=out.parent) as work:
-        writer = ArrowSplitWriter(Path(work), schema_for(options.format, options.style))
+        writer = ArrowSplitWriter(Path(work), schema_for(options))
         labelled = _labelled_records(
             annotations, options, stats, lambda key: prompt_split(key, options)
         )

@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from annotate import limits
-from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN
+from annotate.models import K_MAX, LIKERT_MAX, LIKERT_MIN, Annotation, Candidate
 from annotate.text import NOTHING_READABLE, clean_json, is_blank
 from training.core.data import PARSERS, DataError, Text
 
@@ -29,6 +29,8 @@ ASPECT_SCALE = (1.0, 5.0)  # UltraFeedback's per-aspect ratings
 OVERALL_SCALE = (1.0, 10.0)  # UltraFeedback's critique `overall_score`
 # Where a format's prompt comes from, when not from 'prompt' or 'messages'.
 PROMPT_FIELDS = {"ultrafeedback": "instruction", "hh-rlhf": "chosen"}
+MODEL_NAME_CHARS = int(Candidate._meta.get_field("source").max_length or 0)
+ANNOTATOR_CHARS = int(Annotation._meta.get_field("import_annotator").max_length or 0)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ class Item:
     prompt: Text
     outputs: tuple[Output, ...]
     verdicts: tuple[Verdict, ...] | None = None  # aligned with outputs
+    # Kept with a judgement: who made it (an export's pseudonymous annotator, so two
+    # people's identical rankings stay two) and TRL's margin and weight columns.
+    annotator: str = ""
+    margin: float | None = None
+    weight: float | None = None
 
 
 def detect_format(record: Any) -> str:
@@ -90,7 +97,9 @@ def parse_record(fmt: str, record: Any) -> Item:
     record = _present(clean_json(record))
     item = ITEM_PARSERS[fmt](record, f"import:{fmt}")
     _require_storable_prompt(item.prompt, fmt, record)
-    return item
+    if item.verdicts is None:
+        return item
+    return replace(item, annotator=_annotator(record))
 
 
 def _present(record: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +116,30 @@ def _require_storable_prompt(prompt: Text, fmt: str, record: dict[str, Any]) -> 
     too_long = limits.PROMPT.error(sum(len(text) for text in texts))
     if too_long:
         raise DataError(f"field '{field}' {too_long}")
+
+
+def _annotator(record: dict[str, Any]) -> str:
+    """The record's `annotator` (an export's pseudonym, or an id), "" when absent."""
+    annotator = record.get("annotator", "")
+    if isinstance(annotator, int) and not isinstance(annotator, bool):
+        annotator = str(annotator)
+    if not isinstance(annotator, str):
+        raise DataError(
+            f"field 'annotator' is {_described(annotator)}; expected the annotator's "
+            "pseudonym (a string)"
+        )
+    annotator = annotator.strip()
+    if len(annotator) > ANNOTATOR_CHARS:
+        raise DataError(
+            f"field 'annotator' has {len(annotator):,} characters; expected a "
+            f"pseudonym of at most {ANNOTATOR_CHARS}"
+        )
+    return annotator
+
+
+def _given_weight(record: dict[str, Any], weight: float) -> float | None:
+    """TRL's per-row weight as the trainer's parser checked it; None when absent."""
+    return weight if "weight" in record else None
 
 
 def _is_hh_record(record: dict[str, Any]) -> bool:
@@ -175,6 +208,11 @@ def _model_name(value: dict[str, Any], field: str, default: str) -> str:
     model = value.get("model", default)
     if not isinstance(model, str) or is_blank(model):
         raise DataError(f"field '{field}.model' is {model!r}; expected a model name")
+    if len(model.strip()) > MODEL_NAME_CHARS:
+        raise DataError(
+            f"field '{field}.model' has {len(model.strip()):,} characters; expected a "
+            f"model name of at most {MODEL_NAME_CHARS}"
+        )
     return model.strip()
 
 
@@ -185,7 +223,13 @@ def _parse_trl(record: dict[str, Any], source: str) -> Item:
         _output(_reply_text(pair.rejected, "rejected"), "rejected", source),
     )
     _require_distinct(outputs, ["chosen", "rejected"])
-    return Item(pair.prompt, outputs, _unrated([1, 2]))
+    return Item(
+        pair.prompt,
+        outputs,
+        _unrated([1, 2]),
+        margin=pair.margin,
+        weight=_given_weight(record, pair.weight),
+    )
 
 
 def _parse_unpaired(record: dict[str, Any], source: str) -> Item:
@@ -205,7 +249,12 @@ def _parse_rankings(record: dict[str, Any], source: str) -> Item:
         for text, field in zip(ranking.completions, fields, strict=True)
     )
     _require_distinct(outputs, fields)
-    return Item(ranking.prompt, outputs, _unrated(_dense(ranking.ranks)))
+    return Item(
+        ranking.prompt,
+        outputs,
+        _unrated(_dense(ranking.ranks)),
+        weight=_given_weight(record, ranking.weight),
+    )
 
 
 def _parse_hh(record: dict[str, Any], source: str) -> Item:
@@ -325,7 +374,17 @@ def _overall_score(completion: dict[str, Any], field: str) -> float:
 
 
 def _aspect_rating(annotation: Any, field: str) -> float | None:
-    """An aspect's 'Rating' as a number; None where UltraFeedback says "N/A"."""
+    """An aspect's 'Rating' as a number; None where UltraFeedback says "N/A".
+
+    Public copies hold an aspect's annotation as an object or as a list of one.
+    """
+    if isinstance(annotation, list):
+        if len(annotation) != 1:
+            raise DataError(
+                f"field '{field}' is {_described(annotation)}; expected one "
+                'annotation {"Rating": …}, or a list of one'
+            )
+        annotation, field = annotation[0], f"{field}[0]"
     rating = annotation.get("Rating") if isinstance(annotation, dict) else annotation
     if rating in (None, "N/A"):
         return None

@@ -278,7 +278,7 @@ def test_malformed_json_is_refused_with_the_body_named(project, annotator):
         "/api/v1/annotations/", "{not json", content_type="application/json"
     )
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["errors"]["body"]
+    assert "Invalid JSON" in response.json()["errors"]["body"]
 
 
 def test_project_settings_are_validated_by_field(project, lead):

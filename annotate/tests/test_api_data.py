@@ -175,6 +175,25 @@ def test_lead_launches_lists_and_cancels_a_round(judged_project, lead, annotator
     assert ModelVersion.objects.count() == 1
 
 
+def test_a_launch_asking_more_processes_than_gpus_is_refused_by_field(
+    judged_project, lead, settings
+):
+    settings.RANKWISE_WORKER_GPUS = 1
+    client = api_as(lead)
+    body = {"project": judged_project.pk, "launch_settings": {"processes": 2}}
+    refused = client.post("/api/v1/rounds/", body, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "launch_settings.processes": "2 processes need 2 GPUs; the workers have 1 "
+        "(RANKWISE_WORKER_GPUS)."
+    }
+    assert not Round.objects.exists()
+    settings.RANKWISE_WORKER_GPUS = 2
+    launched = client.post("/api/v1/rounds/", body, format="json")
+    assert launched.status_code == 201, launched.json()
+    assert launched.json()["launch_settings"] == {"processes": 2}
+
+
 def test_annotators_see_no_rounds_or_models(judged_project, lead, annotator):
     launched = api_as(lead).post(
         "/api/v1/rounds/", {"project": judged_project.pk}, format="json"

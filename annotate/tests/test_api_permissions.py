@@ -332,12 +332,29 @@ def test_a_removed_annotator_no_longer_sees_their_tasks(world, client_for, annot
     assert client_for("annotator").get(url).status_code == 404
 
 
-def test_staff_may_create_projects(django_user_model, db):
-    admin = django_user_model.objects.create_user("sam", password="pw", is_staff=True)
+def test_only_superusers_or_granted_users_create_projects(django_user_model, db):
+    """is_staff alone creates nothing; a granted creator leads what they create."""
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("sam", password="pw", is_staff=True)
     api = APIClient()
-    api.force_authenticate(admin)
-    response = api.post(
-        "/api/v1/projects/", {"slug": "new", "name": "New"}, format="json"
-    )
+    api.force_authenticate(staff)
+    body = {"slug": "new", "name": "New"}
+    refused = api.post("/api/v1/projects/", body, format="json")
+    assert refused.status_code == 403
+    assert "add-project permission" in refused.json()["errors"]["detail"]
+
+    staff.user_permissions.add(Permission.objects.get(codename="add_project"))
+    staff = django_user_model.objects.get(pk=staff.pk)  # drop the cached permissions
+    api.force_authenticate(staff)
+    response = api.post("/api/v1/projects/", body, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["your_role"] == "lead"
+    assert Membership.objects.get(user=staff).role == "lead"
+
+    root = django_user_model.objects.create_superuser("root", password="pw")
+    api.force_authenticate(root)
+    two = {"slug": "two", "name": "Two"}
+    response = api.post("/api/v1/projects/", two, format="json")
+    assert response.status_code == 201 and response.json()["your_role"] == "lead"
+    assert not Membership.objects.filter(user=root).exists()  # leads every project

@@ -19,6 +19,7 @@ from trl import (
 )
 
 from annotate.exporting import ExportOptions, export_to_path
+from annotate.models import Project
 from annotate.services import candidate_create, prompt_create
 from annotate.tests.test_exporting import judge
 from training.core.models import build_tiny_model
@@ -82,7 +83,7 @@ def train_one_step(trainer):
 
 def test_pairs_train_dpo_and_reward_trainers(files, tiny_model, tmp_path):
     pairs = load(files[0], tmp_path)
-    assert len(pairs) == 12 and {"prompt", "chosen", "rejected", "margin"} <= set(
+    assert len(pairs) == 12 and {"prompt", "chosen", "rejected", "rank_gap"} <= set(
         pairs.column_names
     )
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
@@ -120,3 +121,33 @@ def test_unpaired_trains_kto_trainer(files, tiny_model, tmp_path):
         processing_class=AutoTokenizer.from_pretrained(tiny_model),
     )
     train_one_step(kto)
+
+
+def reward_trainer(path, tiny_model, tmp_path):
+    return RewardTrainer(
+        model=AutoModelForSequenceClassification.from_pretrained(
+            tiny_model, num_labels=1
+        ),
+        args=RewardConfig(output_dir=str(tmp_path / path.stem), **ONE_STEP),
+        train_dataset=load(path, tmp_path),
+        processing_class=AutoTokenizer.from_pretrained(tiny_model),
+    )
+
+
+def test_reward_trainer_gets_a_margin_only_when_one_is_exported(
+    files, tiny_model, tmp_path
+):
+    """RewardTrainer subtracts any `margin` column; the default export has none."""
+    plain = reward_trainer(files[0], tiny_model, tmp_path)
+    assert not any("margin" in batch for batch in plain.get_train_dataloader())
+    project = Project.objects.get(slug="tests")
+    gapped = tmp_path / "gapped.jsonl"
+    options = ExportOptions("pairs", margin="rank-gap")
+    export_to_path(project=project, options=options, out=gapped)
+    with_margin = reward_trainer(gapped, tiny_model, tmp_path)
+    margins = [
+        m for b in with_margin.get_train_dataloader() for m in b["margin"].tolist()
+    ]
+    # good > fine > bad on each of 4 prompts: rank gaps 1, 2 and 1.
+    assert sorted(margins) == [1.0] * 8 + [2.0] * 4
+    train_one_step(plain)

@@ -8,11 +8,13 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from annotate.exporting import (
     ExportError,
     ExportFormat,
     ExportOptions,
+    MarginSource,
     Style,
     TiePolicy,
     export_records,
@@ -106,13 +108,14 @@ def test_pairs_follow_trl_fields_with_weights_margins_and_ids(
         ("fine", "bad"),
     ]
     assert sum(r["weight"] for r in first) == pytest.approx(1.0)
-    assert [r["margin"] for r in first] == [1.0, 2.0, 1.0]
+    assert [r["rank_gap"] for r in first] == [1, 2, 1]
+    assert "margin" not in first[0]  # TRL-reserved: only when asked for
     assert [r["likert_gap"] for r in first] == [3, 5, 2]
     assert first[0]["prompt"] == "Name a colour."
     assert first[0]["annotator"] != annotator.username
     assert len({r["annotator"] for r in records}) == 2
     assert {r["source"] for r in records} == {"human"}
-    assert list(records[0]) == schema_for(ExportFormat.PAIRS, Style.STANDARD).names
+    assert list(records[0]) == schema_for(ExportOptions("pairs")).names
 
 
 def test_agreement_is_the_share_of_judges_ordering_a_pair_the_same_way(project, judged):
@@ -238,7 +241,7 @@ def test_raw_has_every_annotation_with_timings_order_and_notes(
     assert first["completed_at"] and first["created_at"]
     assert [o["letter"] for o in first["outputs"]] == ["A", "B", "C"]
     assert [o["candidate_id"] for o in first["outputs"]] == first["display_order"]
-    assert list(first) == schema_for(ExportFormat.RAW, Style.STANDARD).names
+    assert list(first) == schema_for(ExportOptions("raw")).names
 
 
 def test_raw_includes_skips_and_other_formats_do_not(make_project, annotator):
@@ -576,3 +579,151 @@ def test_export_import_export_round_trip(
     assert key(reimported) == key(exported)
     assert {r["source"] for r in reimported} == {"imported"}
     assert {r["annotator"] for r in reimported} == {None}
+
+
+@pytest.fixture
+def hand_ranked(make_project, annotator):
+    """good > fine = meh > bad, rated 7, 3, 5, 4: fine over bad contradicts ratings."""
+    project = make_project(k=4, n_prompts=0, slug="margins", members=[annotator])
+    prompt, _ = prompt_create(project=project, text="Name a colour.")
+    for name in ("good", "fine", "meh", "bad"):
+        candidate_create(prompt=prompt, text=f"{name} answer", source=f"model-{name}")
+    judge(
+        project,
+        annotator,
+        [["good"], ["fine", "meh"], ["bad"]],
+        {"good": 7, "fine": 3, "meh": 5, "bad": 4},
+    )
+    return project
+
+
+def margins(project, **options):
+    return [
+        (*texts(r, "chosen", "rejected"), r.get("margin"), r["rank_gap"])
+        for r in export_records(project=project, options=ExportOptions(**options))
+    ]
+
+
+def test_margin_is_opt_in_and_the_rank_gap_always_written(hand_ranked, tmp_path):
+    assert margins(hand_ranked, format="pairs") == [
+        ("good", "fine", None, 1),
+        ("good", "meh", None, 1),
+        ("good", "bad", None, 2),
+        ("fine", "bad", None, 1),
+        ("meh", "bad", None, 1),
+    ]
+    out = tmp_path / "pairs.parquet"
+    export_to_path(project=hand_ranked, options=ExportOptions("pairs"), out=out)
+    names = pq.read_schema(out).names
+    assert "margin" not in names and {"rank_gap", "likert_gap"} <= set(names)
+
+
+def test_margin_from_the_rank_gap_or_the_likert_gap(hand_ranked):
+    by_rank = margins(hand_ranked, format="pairs", margin=MarginSource.RANK_GAP)
+    assert [(c, r, m) for c, r, m, _ in by_rank] == [
+        ("good", "fine", 1.0),
+        ("good", "meh", 1.0),
+        ("good", "bad", 2.0),
+        ("fine", "bad", 1.0),
+        ("meh", "bad", 1.0),
+    ]
+    by_likert = margins(hand_ranked, format="pairs", margin="likert-gap")
+    # 7-3, 7-5, 7-4, and fine (3) over bad (4) ranked against its ratings: 0, not -1.
+    assert [m for _, _, m, _ in by_likert] == [4.0, 2.0, 3.0, 0.0, 1.0]
+    kept = margins(hand_ranked, format="pairs", ties="keep", margin="rank-gap")
+    assert ("fine", "meh", 0.0, 0) in kept
+    records = export_records(
+        project=hand_ranked, options=ExportOptions("pairs", margin="likert-gap")
+    )
+    assert (
+        list(next(records))
+        == schema_for(ExportOptions("pairs", margin="likert-gap")).names
+    )
+    with pytest.raises(ExportError, match="margin: 'rank' is not one of none, "):
+        ExportOptions("pairs", margin="rank")
+
+
+def test_ties_stay_out_of_chosen_and_rejected_unless_asked(hand_ranked, tmp_path):
+    def tied_rows(**options):
+        return [
+            (*texts(r, "chosen", "rejected"), r["tie"])
+            for r in export_records(
+                project=hand_ranked, options=ExportOptions("pairs", **options)
+            )
+            if {r["chosen"], r["rejected"]} == {"fine answer", "meh answer"}
+        ]
+
+    assert tied_rows() == []
+    assert tied_rows(ties="keep") == [("fine", "meh", True)]
+    assert tied_rows(ties="split") == [("fine", "meh", True), ("meh", "fine", True)]
+    report = export_to_path(
+        project=hand_ranked, options=ExportOptions("pairs"), out=tmp_path / "p.jsonl"
+    )
+    card = report.card_path.read_text(encoding="utf-8")
+    assert "| tied pair (ties=drop) | 1 |" in card
+    assert "- No row holds two tied outputs (ties=drop)." in card
+
+
+def test_the_card_says_what_trl_reads(hand_ranked, tmp_path):
+    def card(**options):
+        report = export_to_path(
+            project=hand_ranked,
+            options=ExportOptions(**options),
+            out=tmp_path / f"{len(options)}.jsonl",
+        )
+        return report.card_path.read_text(encoding="utf-8")
+
+    default = card(format="pairs")
+    assert "| margin | none |" in default
+    assert (
+        "- No `margin` column (margin=none), so RewardTrainer uses its plain loss "
+        "−log σ(r_chosen − r_rejected)." in default
+    )
+    assert "| `rank_gap` | `int32` |" in default and "| `margin` |" not in default
+    assert "No TRL trainer reads `weight`, `tie`, `rank_gap` or `likert_gap`." in (
+        default.replace("\n", " ")
+    )
+    asked = card(format="pairs", margin="rank-gap", ties="keep")
+    assert "| `margin` | `double` |" in asked and "| margin | rank-gap |" in asked
+    assert "- `margin` is the rank gap (margin=rank-gap)" in asked
+    assert "- 1 row has `tie` true (ties=keep): TRL trains on each as a real" in asked
+    assert "## Training with TRL" not in card(format="rankings", margin="rank-gap")
+
+
+def test_margin_through_the_command_the_page_and_the_api(
+    hand_ranked, lead, tmp_path, client
+):
+    out = tmp_path / "pairs.jsonl"
+    call_command(
+        "export_data",
+        *("--project", "margins", "--format", "pairs", "--out", str(out)),
+        *("--margin", "likert-gap"),
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [row["margin"] for row in rows] == [4.0, 2.0, 3.0, 0.0, 1.0]
+    client.force_login(lead)
+    form = {"format": "pairs", "style": "standard", "source": "all"}
+    form |= {"min_agreement": "0", "ties": "drop", "file_type": "jsonl"}
+    page = client.post(export_url(hand_ranked), {**form, "margin": "rank-gap"})
+    lines = b"".join(page.streaming_content).decode().splitlines()
+    assert [json.loads(line)["margin"] for line in lines] == [1.0, 1.0, 2.0, 1.0, 1.0]
+    api = APIClient()
+    api.force_authenticate(lead)
+    body = {"project": hand_ranked.pk, "format": "pairs"}
+    default = api.post("/api/v1/exports/", body, format="json")
+    lines = b"".join(default.streaming_content).decode().splitlines()
+    assert all("margin" not in json.loads(line) for line in lines)
+    refused = api.post("/api/v1/exports/", {**body, "margin": "rank"}, format="json")
+    assert refused.status_code == 400 and "margin" in refused.json()["errors"]
+
+
+def test_every_format_carries_the_pseudonymous_annotator(
+    project, judged, annotator, other_annotator
+):
+    for export_format in ExportFormat.values:
+        options = ExportOptions(export_format)
+        annotators = {
+            r["annotator"] for r in export_records(project=project, options=options)
+        }
+        assert len(annotators) == 2, export_format
+        assert not annotators & {annotator.username, other_annotator.username, None}

@@ -1,5 +1,5 @@
 """Import of every format from small files written here, bad rows, re-imports, and the
-command and admin upload that run the same service."""
+command that runs the same service (uploads as jobs: test_import_jobs.py)."""
 
 import csv
 import json
@@ -8,7 +8,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
@@ -433,7 +432,7 @@ def test_malformed_rows_of_each_format_name_the_field(tmp_path, fmt, record, exp
 def test_unreadable_files_and_unknown_shapes_are_refused(tmp_path):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"prompt": "ok"}\n{"prompt": \n')
-    with pytest.raises(ImportRejected, match=r"broken.jsonl row 2: invalid JSON"):
+    with pytest.raises(ImportRejected, match=r"row 2: is not valid JSON"):
         import_file(path=broken, project_slug="imp", source_name="broken.jsonl")
     odd = write_jsonl(tmp_path / "odd.jsonl", [{"question": "?"}])
     with pytest.raises(ImportRejected, match=r"row 1: cannot tell the format"):
@@ -484,36 +483,6 @@ def test_command_prints_counts_or_fails_with_the_rows(tmp_path, capsys):
     with pytest.raises(CommandError, match=r"Nothing imported.\nrow 1: missing field"):
         call_command("import_data", str(bad), "--project", "cli2", "--format", "trl")
     assert not Project.objects.filter(slug="cli2").exists()
-
-
-@pytest.fixture
-def admin_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
-    return client
-
-
-def test_admin_upload_imports_or_lists_the_bad_rows(admin_client, make_project):
-    project = make_project(n_prompts=0, slug="imp")
-    url = reverse("admin:annotate_project_import", args=[project.pk])
-    change = admin_client.get(
-        reverse("admin:annotate_project_change", args=[project.pk])
-    )
-    assert url in change.content.decode()
-    bad = SimpleUploadedFile("bad.jsonl", b'{"prompt": "Q", "chosen": "y"}\n')
-    page = admin_client.post(url, {"file": bad, "format": "trl"})
-    assert "row 1: missing field" in page.content.decode()
-    assert not Prompt.objects.exists()
-    good = SimpleUploadedFile(
-        "ok.jsonl", b'{"prompt": "Q", "chosen": "y", "rejected": "n"}'
-    )
-    done = admin_client.post(url, {"file": good, "format": "auto"}, follow=True)
-    assert "annotations: 1 added" in done.content.decode()
-    annotation = Annotation.objects.get()
-    assert annotation.import_source == "trl · ok.jsonl row 1"
-    listing = admin_client.get(reverse("admin:annotate_annotation_changelist"))
-    assert "(imported)" in listing.content.decode()
-    detail = reverse("admin:annotate_annotation_change", args=[annotation.pk])
-    assert "trl · ok.jsonl row 1" in admin_client.get(detail).content.decode()
 
 
 def test_admin_upload_needs_change_permission(client, django_user_model, make_project):

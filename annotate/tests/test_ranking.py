@@ -4,7 +4,12 @@ from math import comb
 
 import pytest
 
-from annotate.ranking import buckets_to_ranks, expand_ranking, ranking_conflicts
+from annotate.ranking import (
+    buckets_to_ranks,
+    dense_ranks,
+    expand_ranking,
+    ranking_conflicts,
+)
 
 
 @pytest.mark.parametrize("k", range(2, 10))
@@ -74,5 +79,19 @@ def test_conflicts_list_pairs_ranked_against_their_ratings():
     assert ranking_conflicts(ranks, likert) == [(1, 2)]
 
 
-def test_buckets_keep_their_positions_as_ranks():
-    assert buckets_to_ranks([[4, 5], [], [6]]) == {4: 1, 5: 1, 6: 3}
+def test_empty_buckets_hold_no_rank():
+    assert buckets_to_ranks([[4, 5], [], [6]]) == {4: 1, 5: 1, 6: 2}
+    assert buckets_to_ranks([[], [7], [], [], [8, 9]]) == {7: 1, 8: 2, 9: 2}
+    assert buckets_to_ranks([[3], [1], [2]]) == {3: 1, 1: 2, 2: 3}
+
+
+def test_empty_buckets_widen_no_margin():
+    """[[], [a], [b]] is a ranked above b by one rank, as [[a], [b]] is."""
+    gapped = buckets_to_ranks([[], [10], [11]])
+    [pair] = expand_ranking(gapped, {10: 6, 11: 3}, keep_ties=False)
+    assert (pair.chosen, pair.rejected, pair.rank_gap) == (10, 11, 1)
+
+
+def test_dense_ranks_close_gaps_and_keep_ties():
+    assert dense_ranks({1: 2, 2: 5, 3: 5, 4: 7}) == {1: 1, 2: 2, 3: 2, 4: 3}
+    assert dense_ranks({1: 1, 2: 2}) == {1: 1, 2: 2}

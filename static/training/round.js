@@ -85,6 +85,9 @@
         " held-out prompt" + (evaluation.prompts === 1 ? "" : "s") +
         ", scored by one judge: " + evaluation.judge + ".");
     }
+    const warning = document.getElementById("evaluation-warning");
+    setText(warning, evaluation.warning);
+    warning.hidden = !evaluation.warning;
     const table = document.getElementById("evaluation");
     table.hidden = !evaluation.rows.length;
     if (!evaluation.rows.length) return;

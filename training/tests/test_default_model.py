@@ -12,7 +12,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from annotate.demo_content import NEXT_ROUND_PROMPTS
+from annotate.demo import demo_content
 from training import services
 from training.core import models
 from training.core.batching import encode_prompt_completion
@@ -77,7 +77,7 @@ def test_default_model_writes_english_on_unseen_prompts(
     default_model: Path, dictionary: set[str]
 ) -> None:
     prompts: list[Any] = [
-        *NEXT_ROUND_PROMPTS,
+        *demo_content().next_round_prompts,
         *([{"role": "user", "content": p}] for p in HELD_OUT),
     ]
     asked = {p if isinstance(p, str) else p[0]["content"] for p in prompts}

@@ -6,9 +6,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotate.exporting import (
+    MARGIN_HELP,
+    TIES_HELP,
     ExportError,
     ExportFormat,
     ExportOptions,
+    MarginSource,
     SourceFilter,
     Style,
     TiePolicy,
@@ -55,7 +58,18 @@ class Command(BaseCommand):
             default=0.0,
             help="0-1; share of a prompt's judges that agree (see the dataset card)",
         )
-        parser.add_argument("--ties", choices=TiePolicy.values, default=TiePolicy.DROP)
+        parser.add_argument(
+            "--ties",
+            choices=TiePolicy.values,
+            default=TiePolicy.DROP,
+            help=TIES_HELP,
+        )
+        parser.add_argument(
+            "--margin",
+            choices=MarginSource.values,
+            default=MarginSource.NONE,
+            help=MARGIN_HELP,
+        )
         parser.add_argument(
             "--exclude-flagged-chosen",
             action="store_true",
