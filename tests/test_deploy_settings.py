@@ -40,7 +40,10 @@ def run(tmp_path):
     inherited = {
         name: value
         for name, value in os.environ.items()
-        if name not in HTTPS_ENV and name != "PYTEST_VERSION"
+        # make test sets DJANGO_ALLOW_ASYNC_UNSAFE for the browser tests' live
+        # server; a deployment never does, and check --deploy says so.
+        if name not in HTTPS_ENV
+        and name not in ("PYTEST_VERSION", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     inherited["RANKWISE_VAR_DIR"] = str(tmp_path)
 

@@ -102,7 +102,11 @@ def test_temperature_zero_is_greedy(policy: tuple[Any, Any]) -> None:
         temperature=0,
         max_new_tokens=4,
     )
-    assert samples[0] == samples[1]
+    # The same tokens; their log-prob may differ in the last float digits between
+    # rows of one batch (a batched matmul need not sum in the same order per row).
+    assert samples[0].token_ids == samples[1].token_ids
+    assert samples[0].text == samples[1].text
+    assert samples[0].logprob == pytest.approx(samples[1].logprob, abs=1e-4)
     prompt = torch.tensor([encode_prompt(tok, PROMPTS[0], chat_template="auto")])
     with torch.no_grad():
         first = int(model(input_ids=prompt).logits[0, -1].argmax())

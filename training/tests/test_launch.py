@@ -38,24 +38,30 @@ def _reward_config(data: Path, model: Path, out: Path, **overrides: Any) -> Any:
     )
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid`, read from /proc."""
+def _launched_by(pid: int) -> list[int]:
+    """Live processes whose environment names `pid` as their launcher: torchrun and
+    its ranks (zombies have no environment; other children of pytest no marker)."""
+    marker = f"{LAUNCHER_PID}={pid}".encode()
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(stat[1]) == pid:
-            found.append(int(entry))
+        if entry.isdigit():
+            try:
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0"):
+                found.append(int(entry))
     return found
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
 def _ranks() -> list[int]:
     """The rank processes of the torchrun this test process started."""
-    return sorted(rank for agent in _children(os.getpid()) for rank in _children(agent))
+    me = os.getpid()
+    return sorted(pid for pid in _launched_by(me) if _parent(pid) != me)
 
 
 def test_the_command_line_parses_back_into_the_same_config() -> None:
@@ -147,7 +153,7 @@ def test_a_rank_that_dies_fails_the_job_with_its_signal(
         f"exitcode -9 (pid: {killed[0]})"
     ), message
     assert "Signal 9 (SIGKILL)" in message
-    assert _children(os.getpid()) == []
+    assert _launched_by(os.getpid()) == []
 
 
 def test_an_error_in_the_callback_stops_every_process(
@@ -174,31 +180,9 @@ def test_an_error_in_the_callback_stops_every_process(
             log_line=lambda _: None,
         )
     assert len(seen[0]) == 2  # both ranks were running
-    assert _children(os.getpid()) == []
-    for pid in seen[0]:
-        assert not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
+    assert _launched_by(os.getpid()) == []  # torchrun and both ranks are gone
     assert time.monotonic() - started < 120
     assert not (tmp_path / "out" / "metrics.json").exists()
-
-
-def _is_zombie(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return stat[0] == "Z"
-
-
-def _launched_by(pid: int) -> list[int]:
-    """Processes whose environment names `pid` as their launcher."""
-    marker = f"{LAUNCHER_PID}={pid}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                environ = Path(f"/proc/{entry}/environ").read_bytes()
-            except OSError:
-                continue
-            if marker in environ.split(b"\0"):
-                found.append(int(entry))
-    return found
 
 
 def test_the_trainer_stops_when_the_worker_that_launched_it_is_killed(
