@@ -11,9 +11,10 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db.models import ForeignKey, Model, QuerySet
+from django.db.models import Exists, ForeignKey, Model, OuterRef, Q, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -31,12 +32,14 @@ from annotate.models import (
     Assignment,
     Candidate,
     Comparison,
+    GoldRanking,
     ImportJob,
     Judgement,
     Membership,
     Project,
     Prompt,
 )
+from annotate.quality import selectors as quality
 
 RELATED_ONLY = admin.RelatedOnlyFieldListFilter  # filters list only the rows' choices
 
@@ -383,18 +386,108 @@ class ComparisonInline(LeadRule, admin.TabularInline):
         return False
 
 
+def _projects_of(annotations: QuerySet[Annotation]) -> QuerySet[Project]:
+    return Project.objects.filter(
+        pk__in=annotations.values("assignment__prompt__project")
+    )
+
+
+class TrustBandFilter(admin.SimpleListFilter):
+    """The review queue by the annotator's trust (annotate.quality), per project."""
+
+    title = "annotator trust"
+    parameter_name = "trust"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        bands = [(key, label) for key, (label, _) in quality.TRUST_BANDS.items()]
+        return [*bands, (quality.NO_TRUST, "No figure yet")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        band = self.value()
+        if band is None:
+            return queryset
+        wanted = Q(pk__in=[])
+        for project in _projects_of(queryset):
+            names = quality.annotators_in_band(project=project, band=band)
+            wanted |= Q(
+                assignment__prompt__project=project,
+                assignment__annotator__username__in=names,
+            )
+        return queryset.filter(wanted)
+
+
+class DisagreementFilter(admin.SimpleListFilter):
+    """Rankings by their τ with the consensus of the prompt's others, or with gold."""
+
+    title = "agreement with consensus or gold"
+    parameter_name = "disagrees"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("yes", "Disagrees (τ ≤ 0)"),
+            ("no", "Agrees (τ > 0)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() not in ("yes", "no"):
+            return queryset
+        taus: dict[int, float] = {}
+        for project in _projects_of(queryset):
+            taus.update(quality.assignment_taus(project=project))
+        disagree = self.value() == "yes"
+        ids = [pk for pk, tau in taus.items() if (tau <= 0) == disagree]
+        return queryset.filter(assignment_id__in=ids)
+
+
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "flags"
+    parameter_name = "flagged"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Some output flagged"), ("no", "No flags")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        flagged = Exists(
+            Judgement.objects.filter(annotation=OuterRef("pk")).exclude(flags=[])
+        )
+        if self.value() == "yes":
+            return queryset.filter(flagged)
+        if self.value() == "no":
+            return queryset.filter(~flagged)
+        return queryset
+
+
+class RejectForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text="Why the work is rejected; the annotator reads it on their page.",
+    )
+
+
 @admin.register(Annotation)
 class AnnotationAdmin(LeadRuleAdmin):
+    """Annotations, and the lead's review queue: filter, then approve or reject."""
+
     list_display = [
         "id",
         "annotator",
         "prompt",
         "skipped",
         "n_comparisons",
+        "review",
+        "review_comment",
         "created_at",
     ]
-    list_filter = ["skipped", "source", ("assignment__prompt__project", RELATED_ONLY)]
-    search_fields = ["notes", "skip_reason"]
+    list_filter = [
+        "review",
+        TrustBandFilter,
+        DisagreementFilter,
+        FlaggedFilter,
+        "skipped",
+        "source",
+        ("assignment__prompt__project", RELATED_ONLY),
+    ]
+    search_fields = ["notes", "skip_reason", "review_comment"]
     readonly_fields = [
         "assignment",
         "client_id",
@@ -402,11 +495,65 @@ class AnnotationAdmin(LeadRuleAdmin):
         "skip_reason",
         "source",
         "import_source",
+        "review",
+        "review_comment",
+        "reviewed_by",
+        "reviewed_at",
         "created_at",
     ]
     inlines = [JudgementInline, ComparisonInline]
-    actions = ["expand_again"]
+    actions = ["expand_again", "approve", "reject", "mark_gold"]
     project_path = "assignment__prompt__project"
+
+    @admin.action(description="Approve")
+    def approve(self, request, queryset):  # type: ignore[no-untyped-def]
+        for annotation in queryset:
+            services.annotation_review(
+                annotation=annotation,
+                reviewer=request.user,
+                verdict=Annotation.Review.APPROVED,
+            )
+        self.message_user(request, f"Approved {queryset.count()} annotation(s).")
+
+    @admin.action(description="Reject with a comment")
+    def reject(self, request, queryset):  # type: ignore[no-untyped-def]
+        """First shows a form for the comment; its post applies the rejection."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            for annotation in queryset:
+                services.annotation_review(
+                    annotation=annotation,
+                    reviewer=request.user,
+                    verdict=Annotation.Review.REJECTED,
+                    comment=form.cleaned_data["comment"],
+                )
+            self.message_user(request, f"Rejected {queryset.count()} annotation(s).")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Reject with a comment",
+            "annotations": queryset,
+            "form": form,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(
+            request, "admin/annotate/annotation/reject.html", context
+        )
+
+    @admin.action(description="Use the ranking as its prompt's gold reference")
+    def mark_gold(self, request, queryset):  # type: ignore[no-untyped-def]
+        done = 0
+        for annotation in queryset:
+            try:
+                services.gold_ranking_from_annotation(
+                    annotation=annotation, set_by=request.user
+                )
+            except services.ReviewError as error:
+                self.message_user(request, str(error), level="error")
+            else:
+                done += 1
+        self.message_user(request, f"{done} prompt(s) now have a gold reference.")
 
     def get_queryset(self, request):  # type: ignore[no-untyped-def]
         return (
@@ -432,3 +579,20 @@ class AnnotationAdmin(LeadRuleAdmin):
         for annotation in queryset.filter(skipped=False):
             services.ranking_expand(annotation=annotation)
         self.message_user(request, f"Re-expanded {queryset.count()} annotation(s).")
+
+
+@admin.register(GoldRanking)
+class GoldRankingAdmin(LeadRuleAdmin):
+    """Gold references: set here by hand, or from an annotation (its list action)."""
+
+    list_display = ["prompt", "ranks", "from_annotation", "created_by", "created_at"]
+    list_filter = [("prompt__project", RELATED_ONLY)]
+    raw_id_fields = ["prompt"]
+    readonly_fields = ["from_annotation", "created_by", "created_at"]
+    project_path = "prompt__project"
+
+    def save_model(
+        self, request: HttpRequest, obj: GoldRanking, form: ModelForm, change: bool
+    ) -> None:
+        obj.created_by = cast(User, request.user)
+        super().save_model(request, obj, form, change)

@@ -100,6 +100,12 @@ class Project(models.Model):
         validators=[MinValueValidator(1)],
         help_text="How many annotators judge each prompt (overlap).",
     )
+    gold_rate = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of each annotator's tasks drawn from the gold prompts they "
+        "have not had yet (0 = none). Gold tasks look like any other task.",
+    )
     members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
     )
@@ -268,6 +274,19 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     time_spent_ms = models.PositiveIntegerField(null=True, blank=True)
+    draft = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The task page's work in progress (ranking, ratings, flags, notes), "
+        "saved as the annotator works; never an annotation. Cleared on submit or skip.",
+    )
+    draft_revision = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Counts draft saves, so a page that missed a newer save cannot "
+        "overwrite it.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -292,6 +311,11 @@ class Annotation(models.Model):
     class Source(models.TextChoices):
         HUMAN = "human", "Human"
         IMPORTED = "imported", "Imported"
+
+    class Review(models.TextChoices):
+        UNREVIEWED = "unreviewed", "Not reviewed"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
 
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="annotation"
@@ -328,6 +352,23 @@ class Annotation(models.Model):
         blank=True,
         help_text="For imported rows: TRL's `weight` column, as the data gave it.",
     )
+    review = models.CharField(
+        max_length=16,
+        choices=Review.choices,
+        default=Review.UNREVIEWED,
+        help_text="A lead's verdict; rejected work leaves exports and training.",
+    )
+    review_comment = models.TextField(
+        blank=True, help_text="Why, in the lead's words; the annotator reads it."
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -336,11 +377,90 @@ class Annotation(models.Model):
             models.CheckConstraint(
                 condition=Q(skipped=False) | ~Q(skip_reason=""),
                 name="annotation_skip_has_reason",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~Q(review="rejected") | ~Q(review_comment=""),
+                name="annotation_rejection_has_comment",
+            ),
         ]
+        indexes = [models.Index(fields=["review"])]
 
     def __str__(self) -> str:
         return f"Annotation {self.pk} of {self.assignment}"
+
+
+class GoldRanking(models.Model):
+    """A prompt's reference ranking, set by a lead: its prompt becomes a gold task.
+
+    A gold prompt leaves the ordinary queue: it is mixed into every annotator's tasks
+    at the project's gold_rate, once per annotator, whatever the overlap, and their
+    ranking is scored against this one.
+    """
+
+    prompt = models.OneToOneField(Prompt, on_delete=models.CASCADE, related_name="gold")
+    ranks = models.JSONField(
+        help_text='Output id → rank bucket, 1 = best, ties allowed: {"12": 1, …}.'
+    )
+    from_annotation = models.ForeignKey(
+        "Annotation",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The annotation whose ranking was taken as the reference, if any.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Gold ranking of prompt {self.prompt_id}"
+
+    def clean(self) -> None:
+        if self.prompt_id is None:
+            return  # the form reports the missing prompt itself
+        try:
+            ranks = gold_ranks(self.ranks)
+        except ValueError as error:
+            raise ValidationError({"ranks": str(error)}) from error
+        outputs = set(self.prompt.candidates.values_list("id", flat=True))
+        if set(ranks) != outputs:
+            raise ValidationError(
+                {
+                    "ranks": f"Rank every output of prompt {self.prompt_id} "
+                    f"(ids {sorted(outputs)}) and no other; got {sorted(ranks)}."
+                }
+            )
+
+    @property
+    def output_ranks(self) -> dict[int, int]:
+        return gold_ranks(self.ranks)
+
+
+def gold_ranks(value: object) -> dict[int, int]:
+    """A reference ranking as stored (JSON keys are strings), checked; ValueError."""
+    if not isinstance(value, dict):
+        raise ValueError('Expected an object of output id → rank, like {"12": 1}.')
+    try:
+        ranks = {int(key): int(rank) for key, rank in value.items()}
+    except (TypeError, ValueError) as error:
+        raise ValueError("Output ids and ranks must be whole numbers.") from error
+    if any(rank < 1 for rank in ranks.values()):
+        raise ValueError("Ranks start at 1 (best).")
+    if len(set(ranks.values())) < 2:
+        raise ValueError(
+            "A reference ranking needs at least two different ranks: with every "
+            "output tied, no annotator's order can agree or disagree with it."
+        )
+    return ranks
 
 
 class Judgement(models.Model):

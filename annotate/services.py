@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from annotate import limits
@@ -21,14 +22,16 @@ from annotate.models import (
     Assignment,
     Candidate,
     Comparison,
+    GoldRanking,
     Judgement,
     Membership,
     Project,
     Prompt,
     content_hash,
+    gold_ranks,
 )
 from annotate.ranking import buckets_to_ranks, expand_ranking, ranking_conflicts
-from annotate.selectors import prompts_open_to, user_is_member
+from annotate.selectors import prompts_open_to, user_is_member, user_leads
 from annotate.text import clean_json, clean_text, is_blank
 
 
@@ -152,6 +155,12 @@ def assignment_next(*, project: Project, annotator: User) -> Assignment | None:
     Never a prompt the annotator already had, never beyond the project's overlap, never
     a prompt with fewer than the project's minimum K outputs. Display order is shuffled
     per annotator and stored.
+
+    Gold prompts are not in the ordinary queue: while ordinary work remains, each new
+    task is, with probability `gold_rate`, a gold prompt this annotator has not had
+    (chosen at random), so gold tasks come at that rate, at no fixed place, and
+    without counting toward any prompt's overlap. With no ordinary work left the
+    queue is empty: gold tasks are mixed into work, never work of their own.
     """
     open_assignment = (
         Assignment.objects.filter(
@@ -164,14 +173,32 @@ def assignment_next(*, project: Project, annotator: User) -> Assignment | None:
         return open_assignment
     # Lock the project row so concurrent hand-outs cannot exceed the overlap.
     Project.objects.select_for_update().get(pk=project.pk)
-    prompt = prompts_open_to(project=project, annotator=annotator).first()
+    prompt = (
+        prompts_open_to(project=project, annotator=annotator)
+        .filter(gold__isnull=True)
+        .first()
+    )
     if prompt is None:
         return None
+    if project.gold_rate > 0 and random.random() < project.gold_rate:
+        prompt = _gold_prompt_for(project, annotator) or prompt
     display_order = list(prompt.candidates.values_list("id", flat=True))
     random.shuffle(display_order)
     return Assignment.objects.create(
         annotator=annotator, prompt=prompt, display_order=display_order
     )
+
+
+def _gold_prompt_for(project: Project, annotator: User) -> Prompt | None:
+    """A random gold prompt the annotator never had, with outputs in the K range."""
+    ids = list(
+        Prompt.objects.filter(project=project, gold__isnull=False)
+        .exclude(assignments__annotator=annotator)
+        .annotate(n_candidates=Count("candidates"))
+        .filter(n_candidates__gte=project.min_k, n_candidates__lte=project.max_k)
+        .values_list("id", flat=True)
+    )
+    return Prompt.objects.get(pk=random.choice(ids)) if ids else None
 
 
 def _letters(assignment: Assignment) -> dict[int, str]:
@@ -317,7 +344,10 @@ def _close_assignment(
     assignment.completed_at = timezone.now()
     if time_spent_ms is not None:
         assignment.time_spent_ms = max(0, int(time_spent_ms))
-    assignment.save(update_fields=["status", "completed_at", "time_spent_ms"])
+    # The annotation (or skip) now holds the work; a draft left behind could be
+    # mistaken for unfinished work on a closed task.
+    assignment.draft = None
+    assignment.save(update_fields=["status", "completed_at", "time_spent_ms", "draft"])
 
 
 @transaction.atomic
@@ -395,6 +425,91 @@ def assignment_skip(
     return annotation, True
 
 
+class DraftConflict(Exception):
+    """Another page saved a newer draft of the task since this page last saw it."""
+
+    def __init__(self, revision: int):
+        self.revision = revision
+        super().__init__(
+            f"This task's draft was saved from another tab or device (revision "
+            f"{revision}) since this page loaded or last saved it."
+        )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Work in progress on one assignment, as the task page last had it."""
+
+    buckets: list[list[int]]  # best first, like Submission's; outputs may be missing
+    likert: dict[int, int]
+    flags: dict[int, list[str]] = field(default_factory=dict)
+    notes: str = ""
+
+
+def _draft_errors(assignment: Assignment, draft: Draft) -> dict[str, str]:
+    """What in the draft does not fit its task; a draft may leave work undone."""
+    letters = _letters(assignment)
+    placed = [cid for bucket in draft.buckets for cid in bucket]
+    errors = {
+        "flags": _flags_error(draft.flags, letters, assignment.prompt.project.flag_keys)
+    }
+    if (
+        len(draft.buckets) > len(letters)
+        or not set(placed) <= set(letters)
+        or len(placed) != len(set(placed))
+    ):
+        errors["ranking"] = (
+            f"Expected at most {len(letters)} rank buckets holding this task's "
+            "outputs, each output at most once."
+        )
+    if not set(draft.likert) <= set(letters) or not all(
+        LIKERT_MIN <= value <= LIKERT_MAX for value in draft.likert.values()
+    ):
+        errors["likert"] = (
+            f"Expected ratings {LIKERT_MIN}–{LIKERT_MAX} of this task's outputs."
+        )
+    return {key: message for key, message in errors.items() if message}
+
+
+@transaction.atomic
+def assignment_draft_save(
+    *,
+    assignment_id: int,
+    annotator: User,
+    draft: Draft,
+    page_id: uuid.UUID,
+    base_revision: int,
+) -> int:
+    """Store the task page's work in progress; returns the draft's new revision.
+
+    `base_revision` is the revision the page last loaded or saved. A page that missed
+    a newer save from another page gets DraftConflict and changes nothing; a page may
+    always overwrite its own saves (one whose answer was lost resends with the old
+    revision). A draft is never an annotation: only annotation_submit stores one, and
+    closing the task clears the draft. Raises SubmissionError for a closed task or a
+    draft that does not fit it, NotAMember when the annotator left the project.
+    """
+    assignment = _lock_own_assignment(assignment_id, annotator)
+    _require_member(assignment, annotator)
+    _require_open(assignment)
+    saved_by = (assignment.draft or {}).get("page")
+    if base_revision != assignment.draft_revision and saved_by != str(page_id):
+        raise DraftConflict(assignment.draft_revision)
+    errors = _draft_errors(assignment, draft)
+    if errors:
+        raise SubmissionError(errors)
+    assignment.draft = {
+        "page": str(page_id),
+        "ranking": draft.buckets,
+        "likert": {str(cid): value for cid, value in draft.likert.items()},
+        "flags": {str(cid): sorted(set(keys)) for cid, keys in draft.flags.items()},
+        "notes": clean_text(draft.notes),
+    }
+    assignment.draft_revision += 1
+    assignment.save(update_fields=["draft", "draft_revision"])
+    return assignment.draft_revision
+
+
 @transaction.atomic
 def ranking_expand(*, annotation: Annotation) -> list[Comparison]:
     """(Re)build the annotation's comparisons from its stored judgements."""
@@ -441,3 +556,100 @@ def membership_remove(*, project: Project, user: User) -> int:
     )
     _, deleted = open_tasks.delete()
     return deleted.get(Assignment._meta.label, 0)
+
+
+class ReviewError(ValueError):
+    """A review or gold marking that cannot be stored; the message says why."""
+
+
+def _require_lead(user: User, project: Project) -> None:
+    if not user_leads(user=user, project=project):
+        raise PermissionDenied(f"Only a lead of project {project.slug} may do this.")
+
+
+@transaction.atomic
+def gold_ranking_set(
+    *,
+    prompt: Prompt,
+    ranks: Mapping[int, int],
+    set_by: User,
+    from_annotation: Annotation | None = None,
+) -> GoldRanking:
+    """Make `ranks` (output id → rank, 1 = best) the prompt's gold reference.
+
+    Replaces any earlier reference; gold accuracy is recomputed from it on the next
+    report. Raises ReviewError unless every output of the prompt is ranked, with at
+    least two different ranks; PermissionDenied unless `set_by` leads the project.
+    """
+    _require_lead(set_by, prompt.project)
+    try:
+        checked = gold_ranks({str(output): rank for output, rank in ranks.items()})
+    except ValueError as error:
+        raise ReviewError(f"ranks: {error}") from error
+    outputs = set(prompt.candidates.values_list("id", flat=True))
+    if set(checked) != outputs:
+        raise ReviewError(
+            f"ranks: rank every output of prompt {prompt.pk} (ids {sorted(outputs)}) "
+            f"and no other; got {sorted(checked)}."
+        )
+    gold, _ = GoldRanking.objects.update_or_create(
+        prompt=prompt,
+        defaults={
+            "ranks": {str(output): rank for output, rank in sorted(checked.items())},
+            "from_annotation": from_annotation,
+            "created_by": set_by,
+        },
+    )
+    return gold
+
+
+@transaction.atomic
+def gold_ranking_from_annotation(
+    *, annotation: Annotation, set_by: User
+) -> GoldRanking:
+    """Take a submitted ranking as its prompt's gold reference (gold_ranking_set)."""
+    if annotation.skipped:
+        raise ReviewError(
+            f"annotation: {annotation.pk} is a skip; it holds no ranking to use "
+            "as gold."
+        )
+    ranks = dict(annotation.judgements.values_list("candidate_id", "rank"))
+    return gold_ranking_set(
+        prompt=annotation.assignment.prompt,
+        ranks=ranks,
+        set_by=set_by,
+        from_annotation=annotation,
+    )
+
+
+@transaction.atomic
+def annotation_review(
+    *, annotation: Annotation, reviewer: User, verdict: str, comment: str = ""
+) -> Annotation:
+    """Approve or reject an annotation; a later review replaces an earlier one.
+
+    Rejected work leaves exports and the snapshots of rounds launched afterwards
+    (rounds already launched keep their frozen data). A rejection needs a comment:
+    the annotator reads it on their own page. Raises ReviewError for an unknown
+    verdict or a rejection without a comment, PermissionDenied unless the reviewer
+    leads the project.
+    """
+    _require_lead(reviewer, annotation.assignment.prompt.project)
+    comment = clean_text(comment).strip()
+    if verdict not in (Annotation.Review.APPROVED, Annotation.Review.REJECTED):
+        raise ReviewError(
+            f"verdict: expected {Annotation.Review.APPROVED!s} or "
+            f"{Annotation.Review.REJECTED!s}, got {verdict!r}."
+        )
+    if verdict == Annotation.Review.REJECTED and not comment:
+        raise ReviewError(
+            "comment: say why the work is rejected; the annotator will read it."
+        )
+    annotation.review = verdict
+    annotation.review_comment = comment
+    annotation.reviewed_by = reviewer
+    annotation.reviewed_at = timezone.now()
+    annotation.save(
+        update_fields=["review", "review_comment", "reviewed_by", "reviewed_at"]
+    )
+    return annotation

@@ -9,9 +9,15 @@ urlpatterns = [
     path("p/<slug:slug>/", views.project_detail, name="project"),
     path("p/<slug:slug>/export/", views.project_export, name="project_export"),
     path("p/<slug:slug>/label/", views.label_next, name="label"),
+    path("p/<slug:slug>/my-work/", views.my_work, name="my_work"),
     path("p/<slug:slug>/task/<int:assignment_id>/", views.task, name="task"),
     path("p/<slug:slug>/task/<int:assignment_id>/submit/", views.submit, name="submit"),
     path("p/<slug:slug>/task/<int:assignment_id>/skip/", views.skip, name="skip"),
+    path(
+        "p/<slug:slug>/task/<int:assignment_id>/draft/",
+        views.draft_save,
+        name="draft",
+    ),
     path(
         "p/<slug:slug>/task/<int:assignment_id>/skip-page/",
         views.skip_page,

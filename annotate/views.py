@@ -30,9 +30,15 @@ from annotate.bodies import (
     json_body_load,
 )
 from annotate.exporting.forms import ExportForm
-from annotate.models import Annotation, Assignment, Candidate, Project
+from annotate.models import K_MAX, Annotation, Assignment, Candidate, Project
+from annotate.quality.selectors import own_work
 from annotate.rendering import render_markdown
-from annotate.serializers import SkipSerializer, SubmissionSerializer
+from annotate.serializers import (
+    CandidateKeyedField,
+    SkipSerializer,
+    StoredTextField,
+    SubmissionSerializer,
+)
 
 # Offered on the skip page; the annotator may write any other reason.
 SKIP_REASONS = (
@@ -102,6 +108,15 @@ def label_next(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("annotate:task", slug=slug, assignment_id=assignment.pk)
 
 
+@login_required
+def my_work(request: HttpRequest, slug: str) -> HttpResponse:
+    """The annotator's own quality figures and the comments on rejected work."""
+    project = _member_project(request, slug)
+    work = own_work(project=project, annotator=_user(request))
+    context = {"project": project, "work": work}
+    return render(request, "annotate/my_work.html", context)
+
+
 # no-store: Back or a second tab must not show a finished task as editable from cache.
 @never_cache
 @login_required
@@ -139,6 +154,9 @@ def task(request: HttpRequest, slug: str, assignment_id: int) -> HttpResponse:
             "nextUrl": reverse("annotate:label", args=[slug]),
             "allowTies": project.allow_ties,
             "k": len(outputs),
+            "draftUrl": reverse("annotate:draft", args=[slug, assignment.pk]),
+            "draft": assignment.draft,
+            "draftRevision": assignment.draft_revision,
         },
     }
     return render(request, "annotate/task.html", context)
@@ -232,23 +250,23 @@ def _json_body(request: HttpRequest) -> dict:
     return body
 
 
-def _json_write(
+def _json_call(
     request: HttpRequest,
     slug: str,
     serializer_class: type[drf_serializers.Serializer],
-    write: Callable[[drf_serializers.Serializer], tuple[Annotation, bool]],
+    call: Callable[[drf_serializers.Serializer], JsonResponse],
 ) -> JsonResponse:
-    """Parse and validate a JSON body, run one write service, answer with its outcome.
+    """Parse and validate a JSON body, run `call` on it, answer its errors as JSON.
 
     403 when not a member, 400 names each wrong field (or what is wrong with the
-    body: 413 too large, 415 not JSON), 409 carries warnings to confirm; 201 when
-    stored, 200 when the same client id had already stored it.
+    body: 413 too large, 415 not JSON), 409 carries warnings to confirm or, for a
+    draft, the newer revision stored.
     """
     try:
         _member_project(request, slug)
         serializer = serializer_class(data=_json_body(request))
         serializer.is_valid(raise_exception=True)
-        annotation, created = write(serializer)
+        return call(serializer)
     except PermissionDenied as error:
         # JSON, so the labeling screen can tell it from the CSRF check's HTML 403.
         return JsonResponse({"errors": {"project": str(error)}}, status=403)
@@ -260,15 +278,35 @@ def _json_write(
         return JsonResponse({"errors": error.errors}, status=400)
     except services.ConflictWarning as warning:
         return JsonResponse({"warnings": warning.warnings}, status=409)
-    return JsonResponse(
-        {
-            "annotation": annotation.pk,
-            "created": created,
-            "comparisons": annotation.comparisons.count(),
-            "next": reverse("annotate:label", args=[slug]),
-        },
-        status=201 if created else 200,
-    )
+    except services.DraftConflict as conflict:
+        return JsonResponse(
+            {"errors": {"revision": str(conflict)}, "revision": conflict.revision},
+            status=409,
+        )
+
+
+def _json_write(
+    request: HttpRequest,
+    slug: str,
+    serializer_class: type[drf_serializers.Serializer],
+    write: Callable[[drf_serializers.Serializer], tuple[Annotation, bool]],
+) -> JsonResponse:
+    """Run one write service on the JSON body; 201 when stored, 200 when the same
+    client id had already stored it, errors as `_json_call` answers them."""
+
+    def stored(serializer: drf_serializers.Serializer) -> JsonResponse:
+        annotation, created = write(serializer)
+        return JsonResponse(
+            {
+                "annotation": annotation.pk,
+                "created": created,
+                "comparisons": annotation.comparisons.count(),
+                "next": reverse("annotate:label", args=[slug]),
+            },
+            status=201 if created else 200,
+        )
+
+    return _json_call(request, slug, serializer_class, stored)
 
 
 def _login_required_json(
@@ -325,6 +363,54 @@ def skip(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
             **serializer.validated_data,
         ),
     )
+
+
+class DraftSerializer(drf_serializers.Serializer):
+    """The task page's work in progress; like a submission, but work may be undone."""
+
+    page = drf_serializers.UUIDField(help_text="Generated by the page when it loads.")
+    revision = drf_serializers.IntegerField(
+        min_value=0, help_text="The draft revision the page last loaded or saved."
+    )
+    ranking = drf_serializers.ListField(
+        child=drf_serializers.ListField(child=drf_serializers.IntegerField()),
+        max_length=K_MAX,
+    )
+    likert = CandidateKeyedField(child=drf_serializers.IntegerField())
+    flags = CandidateKeyedField(
+        child=drf_serializers.ListField(child=drf_serializers.CharField()),
+        required=False,
+        default=dict,
+    )
+    notes = StoredTextField(required=False, allow_blank=True, default="")
+
+    def to_draft(self) -> services.Draft:
+        data = self.validated_data
+        return services.Draft(
+            buckets=data["ranking"],
+            likert=data["likert"],
+            flags=data["flags"],
+            notes=data["notes"],
+        )
+
+
+@_login_required_json
+@require_POST
+def draft_save(request: HttpRequest, slug: str, assignment_id: int) -> JsonResponse:
+    """Store the task page's work in progress; answers the new revision."""
+
+    def save(serializer: drf_serializers.Serializer) -> JsonResponse:
+        assert isinstance(serializer, DraftSerializer)
+        revision = services.assignment_draft_save(
+            assignment_id=assignment_id,
+            annotator=_user(request),
+            draft=serializer.to_draft(),
+            page_id=serializer.validated_data["page"],
+            base_revision=serializer.validated_data["revision"],
+        )
+        return JsonResponse({"revision": revision})
+
+    return _json_call(request, slug, DraftSerializer, save)
 
 
 def _lead_project(request: HttpRequest, slug: str) -> Project:

@@ -123,9 +123,10 @@ def dispatch_job(run_id: int) -> None:
 
 
 def rankings_for_training(project: Project) -> Any:
-    """Annotations that are rankings: not skipped, with at least one judgement."""
+    """Annotations that are rankings: not skipped, not rejected in review, judged."""
     return (
         Annotation.objects.filter(assignment__prompt__project=project, skipped=False)
+        .exclude(review=Annotation.Review.REJECTED)
         .filter(judgements__isnull=False)
         .distinct()
         .order_by("id")

@@ -41,6 +41,10 @@ DEFINITIONS = """\
   once has agreement 1.0. A ranking's agreement is the mean over its pairs.
   `min_agreement` is applied per pair for `pairs` and per ranking otherwise;
   `judges` says how many rankings the figure rests on.
+- **Review**: a project lead may approve or reject an annotation with a comment;
+  with `exclude_rejected` (the default) rejected annotations are left out whole,
+  counted once each under "Left out by the filters", and the other rankings'
+  agreement is computed without them.
 - **Unpaired labels** (KTO): a flagged output is undesirable (false); otherwise
   true from Likert `desirable_min_likert` up, false up to `undesirable_max_likert`,
   and outputs rated in between are left out.

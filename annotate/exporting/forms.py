@@ -59,6 +59,11 @@ class ExportForm(forms.Form):
     exclude_flagged_chosen = forms.BooleanField(
         required=False, label="Never a flagged output as chosen"
     )
+    # Asked the other way round: a checkbox left out of a post reads as unticked,
+    # and rejected work must stay out unless someone asks for it.
+    include_rejected = forms.BooleanField(
+        required=False, label="Include work a lead rejected in review"
+    )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -86,7 +91,11 @@ class ExportForm(forms.Form):
 
     def options(self) -> ExportOptions:
         """The validated form as export options."""
-        return ExportOptions.from_values(self.cleaned_data)
+        values = {
+            **self.cleaned_data,
+            "exclude_rejected": not self.cleaned_data.get("include_rejected"),
+        }
+        return ExportOptions.from_values(values)
 
     def download_type(self) -> FileType:
         return FileType(self.cleaned_data["file_type"])

@@ -95,6 +95,7 @@ class ExportOptions:
     ties: TiePolicy = TiePolicy.DROP
     margin: MarginSource = MarginSource.NONE  # pairs: the TRL `margin` column
     exclude_flagged_chosen: bool = False
+    exclude_rejected: bool = True  # leave out annotations a lead rejected in review
     desirable_min_likert: int = 5  # unpaired: label true from this rating up
     undesirable_max_likert: int = 3  # unpaired: label false up to this rating
     test_fraction: float = 0.1  # datasets folders only: share of prompts in test
@@ -155,6 +156,7 @@ class ExportOptions:
             ("ties", str(self.ties)),
             ("margin", str(self.margin)),
             ("exclude_flagged_chosen", str(self.exclude_flagged_chosen)),
+            ("exclude_rejected", str(self.exclude_rejected)),
             ("desirable_min_likert", str(self.desirable_min_likert)),
             ("undesirable_max_likert", str(self.undesirable_max_likert)),
             ("test_fraction", str(self.test_fraction)),

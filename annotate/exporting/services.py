@@ -37,6 +37,7 @@ from annotate.exporting.writers import (
 from annotate.models import Annotation, Project
 
 WHOLE = "all"  # the one split of a JSONL or Parquet file
+REJECTED_REASON = "annotation rejected in review (exclude_rejected)"
 TRAIN, TEST = "train", "test"
 CONTENT_TYPES = {
     FileType.JSONL: "application/x-ndjson",
@@ -87,8 +88,9 @@ def prompt_split(content_hash: str, options: ExportOptions) -> str:
 
 def export_records(*, project: Project, options: ExportOptions) -> Iterator[Record]:
     """Every record of the export, streamed; raises ExportError before the first."""
+    stats = ExportStats()
     labelled = _labelled_records(
-        _selected(project, options), options, ExportStats(), lambda _: WHOLE
+        _selected(project, options, stats), options, stats, lambda _: WHOLE
     )
     return (record for _, record in labelled)
 
@@ -99,9 +101,9 @@ def export_to_path(
     """Write the export to `out` (file type from its name) and its dataset card."""
     out = Path(out)
     file_type = file_type_for(out)
-    annotations = _selected(project, options)
-    schema = schema_for(options)
     stats = ExportStats()
+    annotations = _selected(project, options, stats)
+    schema = schema_for(options)
     if file_type == FileType.DATASETS:
         _write_datasets(out, annotations, options, stats)
         card_path = out / "README.md"
@@ -149,11 +151,24 @@ def export_download(
     )
 
 
-def _selected(project: Project, options: ExportOptions) -> QuerySet[Annotation]:
-    """The filtered annotations; unknown annotators or rounds are refused here."""
+def _selected(
+    project: Project, options: ExportOptions, stats: ExportStats
+) -> QuerySet[Annotation]:
+    """The filtered annotations; unknown annotators or rounds are refused here.
+
+    Rejected work the other filters kept is counted in the card's "left out".
+    """
     annotators = annotator_ids(project=project, usernames=options.annotators)
     check_rounds(project=project, rounds=options.rounds)
-    return annotation_queryset(project=project, options=options, annotators=annotators)
+    annotations = annotation_queryset(
+        project=project, options=options, annotators=annotators
+    )
+    if not options.exclude_rejected:
+        return annotations
+    rejected = annotations.filter(review=Annotation.Review.REJECTED).count()
+    if rejected:
+        stats.left_out[REJECTED_REASON] += rejected
+    return annotations.exclude(review=Annotation.Review.REJECTED)
 
 
 def _labelled_records(

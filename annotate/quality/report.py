@@ -9,10 +9,21 @@ What each figure means (the README and the quality page repeat these words):
 - consensus_tau: the mean over prompts of the annotator's Kendall τ-b with the
   leave-one-out consensus, the mean mid-rank the prompt's other annotators gave each
   output (stats.consensus_taus). 1 = the same order as the others, 0 = unrelated.
-- trust: Σ_p τ_p / (n + TRUST_PRIOR_PROMPTS), floored at 0, summed over the n prompts
-  with a defined τ_p: consensus_tau shrunk towards 0 (chance) while n is small, so a
-  handful of lucky tasks does not earn full trust. None until n > 0 (no overlap).
-  trust_n is n, the sample size behind it.
+- consensus_tau is read on ordinary prompts only: on a gold prompt the lead's
+  reference ranking takes the place of the consensus (see gold_tau).
+- gold_accuracy: of the output pairs the annotator and a gold reference ranking both
+  ranked, the share the annotator related as the reference does (above, below or
+  tied), pooled over their gold tasks; gold_n is that number of pairs and
+  gold_tasks the number of gold tasks behind it. A random clicker scores about a
+  half on untied references, someone who reverses the reference 0.
+- gold_tau: the mean over gold tasks of τ-b between the annotator's ranking and the
+  reference (1 = the reference's order, 0 = unrelated).
+- trust: (Σ_p τ_p + Σ_g τ_g) / (n + m + TRUST_PRIOR_PROMPTS), floored at 0, where τ_p
+  is the τ with the consensus on each of the n ordinary prompts shared with others
+  and τ_g the τ with the reference on each of the m gold tasks: every task with a
+  yardstick counts once, and the prior shrinks the mean towards 0 (chance) while
+  n + m is small, so a handful of lucky tasks does not earn full trust. None until
+  n + m > 0. trust_n is n + m, the sample size behind it.
 - position_bias: mean τ-b between the display position and the rank (> 0: outputs
   shown first were ranked better); `position_biased` when its z-test against a
   uniform shuffle (stats.position_bias) reaches POSITION_BIAS_Z in either direction.
@@ -32,7 +43,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from annotate.quality.stats import (
+    Ranks,
     consensus_taus,
+    kendall_tau_b,
     krippendorff_alpha,
     pair_agreements,
     position_bias,
@@ -54,6 +67,7 @@ class RankedTask:
     likert: Mapping[int, int]
     flags: Mapping[int, frozenset[str]]
     seconds: float | None
+    assignment: int = 0  # the task's id, to find it again (0 when unknown)
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,10 @@ class AnnotatorQuality:
     trust: float | None
     trust_n: int
     consensus_tau: float | None
+    gold_accuracy: float | None
+    gold_n: int  # output pairs shared with gold references
+    gold_tasks: int
+    gold_tau: float | None
     agreement: float | None
     agreement_n: int  # output pairs shared with another annotator
     position_bias: float | None
@@ -115,12 +133,20 @@ def quality_report(
     *,
     flag_keys: Sequence[str],
     skipped: Mapping[str, int],
+    gold: Mapping[int, Ranks] | None = None,
 ) -> QualityReport:
-    """Every figure of the module docstring, from a project's submitted rankings."""
+    """Every figure of the module docstring, from a project's submitted rankings.
+
+    `gold` maps each gold prompt to its reference ranking.
+    """
+    gold = gold or {}
     by_prompt: dict[int, dict[str, RankedTask]] = defaultdict(dict)
     for task in tasks:
         by_prompt[task.prompt][task.annotator] = task
-    taus = _consensus_taus(by_prompt)
+    taus = _consensus_taus(
+        {prompt: judges for prompt, judges in by_prompt.items() if prompt not in gold}
+    )
+    golds = _gold_scores(tasks, gold)
     pairs = _pairs(by_prompt)
     fast = _too_fast(tasks)
     names = sorted({task.annotator for task in tasks} | set(skipped))
@@ -129,6 +155,7 @@ def quality_report(
             name,
             [task for task in tasks if task.annotator == name],
             taus=taus.get(name, []),
+            gold=golds.get(name, []),
             pairs=[pair for pair in pairs if name in pair.annotators],
             fast=fast,
             skipped=skipped.get(name, 0),
@@ -144,13 +171,70 @@ def quality_report(
 
 
 def trust_score(taus: Sequence[float]) -> float | None:
-    """Σ τ_p / (n + TRUST_PRIOR_PROMPTS), floored at 0; None without any τ_p.
+    """Σ τ / (n + TRUST_PRIOR_PROMPTS), floored at 0; None without any τ.
 
-    τ_p are the annotator's τ with the leave-one-out consensus, one per prompt.
+    The τ are the annotator's τ with the leave-one-out consensus, one per ordinary
+    prompt, and with the reference, one per gold task (module docstring).
     """
     if not taus:
         return None
     return max(0.0, sum(taus) / (len(taus) + TRUST_PRIOR_PROMPTS))
+
+
+@dataclass(frozen=True)
+class GoldScore:
+    """One gold task of one annotator, against its reference ranking."""
+
+    agreed: int  # output pairs related as the reference relates them
+    shared: int  # output pairs both ranked
+    tau: float | None  # τ-b with the reference; None when the annotator tied all
+
+
+def gold_score(ranks: Ranks, reference: Ranks) -> GoldScore:
+    """How one ranking matches a reference, on the outputs both ranked."""
+    counts = pair_agreements({"judge": ranks, "reference": reference})
+    agreement = counts[("judge", "reference")]
+    shared = sorted(set(ranks) & set(reference))
+    tau = kendall_tau_b([ranks[o] for o in shared], [reference[o] for o in shared])
+    return GoldScore(agreed=agreement.agree, shared=agreement.shared, tau=tau)
+
+
+def task_taus(
+    tasks: Sequence[RankedTask], *, gold: Mapping[int, Ranks]
+) -> dict[int, float]:
+    """Assignment id → τ of that ranking with its yardstick, where it has one.
+
+    The yardstick is the reference on a gold prompt, else the leave-one-out
+    consensus of the prompt's other annotators; the review queue's "disagrees"
+    filter reads it.
+    """
+    by_prompt: dict[int, dict[str, RankedTask]] = defaultdict(dict)
+    for task in tasks:
+        by_prompt[task.prompt][task.annotator] = task
+    result = {}
+    for prompt, judges in by_prompt.items():
+        if prompt in gold:
+            scores = {
+                task.assignment: gold_score(task.ranks, gold[prompt]).tau
+                for task in judges.values()
+            }
+            result.update({pk: tau for pk, tau in scores.items() if tau is not None})
+            continue
+        ranks = {name: task.ranks for name, task in judges.items()}
+        for name, tau in consensus_taus(ranks).items():
+            result[judges[name].assignment] = tau
+    return result
+
+
+def _gold_scores(
+    tasks: Sequence[RankedTask], gold: Mapping[int, Ranks]
+) -> dict[str, list[GoldScore]]:
+    """Annotator → their score on each gold task they ranked."""
+    scores: dict[str, list[GoldScore]] = defaultdict(list)
+    for task in tasks:
+        if task.prompt in gold:
+            scores[task.annotator].append(gold_score(task.ranks, gold[task.prompt]))
+    return scores
 
 
 def _consensus_taus(
@@ -199,6 +283,7 @@ def _annotator(
     tasks: Sequence[RankedTask],
     *,
     taus: Sequence[float],
+    gold: Sequence[GoldScore],
     pairs: Sequence[AnnotatorPair],
     fast: set[tuple[str, int]],
     skipped: int,
@@ -209,13 +294,19 @@ def _annotator(
     ratings = [value for task in tasks for value in task.likert.values()]
     ticked = sum(len(flags) for task in tasks for flags in task.flags.values())
     boxes = sum(len(task.display_order) for task in tasks)
+    gold_taus = [score.tau for score in gold if score.tau is not None]
+    gold_shared = sum(score.shared for score in gold)
     return AnnotatorQuality(
         annotator=name,
         n=len(tasks),
         skipped=skipped,
-        trust=trust_score(taus),
-        trust_n=len(taus),
+        trust=trust_score([*taus, *gold_taus]),
+        trust_n=len(taus) + len(gold_taus),
         consensus_tau=statistics.fmean(taus) if taus else None,
+        gold_accuracy=_share(sum(score.agreed for score in gold), gold_shared),
+        gold_n=gold_shared,
+        gold_tasks=len(gold),
+        gold_tau=statistics.fmean(gold_taus) if gold_taus else None,
         agreement=_share(sum(p.agreed for p in pairs), sum(p.shared for p in pairs)),
         agreement_n=sum(pair.shared for pair in pairs),
         position_bias=bias.tau,

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count
 
-from annotate.models import Annotation, Assignment, Judgement, Project
-from annotate.quality.report import QualityReport, RankedTask, quality_report
+from annotate.models import Annotation, Assignment, GoldRanking, Judgement, Project
+from annotate.quality.report import (
+    AnnotatorQuality,
+    QualityReport,
+    RankedTask,
+    quality_report,
+    task_taus,
+)
+from annotate.quality.stats import Ranks
 
 
 def quality_report_compute(*, project: Project) -> QualityReport:
@@ -32,7 +41,72 @@ def quality_report_compute(*, project: Project) -> QualityReport:
         _ranked_tasks(project),
         flag_keys=project.flag_keys,
         skipped={row["annotator__username"]: row["n"] for row in skipped},
+        gold=gold_references(project=project),
     )
+
+
+def gold_references(*, project: Project) -> dict[int, Ranks]:
+    """Gold prompt id → its reference ranking (output id → rank)."""
+    return {
+        gold.prompt_id: gold.output_ranks
+        for gold in GoldRanking.objects.filter(prompt__project=project)
+    }
+
+
+# The review queue's trust bands: (label, lowest trust in the band).
+TRUST_BANDS = {
+    "low": ("Low (below 0.2)", 0.0),
+    "medium": ("Medium (0.2 to 0.5)", 0.2),
+    "high": ("High (0.5 and up)", 0.5),
+}
+NO_TRUST = "none"  # no figure yet: no shared or gold task
+
+
+def trust_band(trust: float | None) -> str:
+    """The TRUST_BANDS key a trust figure falls in, or NO_TRUST."""
+    if trust is None:
+        return NO_TRUST
+    return max((low, key) for key, (_, low) in TRUST_BANDS.items() if trust >= low)[1]
+
+
+def annotators_in_band(*, project: Project, band: str) -> list[str]:
+    """Usernames of the project's annotators whose trust falls in `band`."""
+    report = quality_report_compute(project=project)
+    return [row.annotator for row in report.annotators if trust_band(row.trust) == band]
+
+
+@dataclass(frozen=True)
+class OwnWork:
+    """What an annotator may see of their own quality: figures and reviews."""
+
+    figures: AnnotatorQuality | None  # None before their first task
+    approved: int
+    rejected: list[Annotation]  # newest review first, with the lead's comment
+
+
+def own_work(*, project: Project, annotator: User) -> OwnWork:
+    """The annotator's row of the quality report and their reviewed work."""
+    report = quality_report_compute(project=project)
+    mine = Annotation.objects.filter(
+        assignment__prompt__project=project, assignment__annotator=annotator
+    )
+    return OwnWork(
+        figures=next(
+            (row for row in report.annotators if row.annotator == annotator.username),
+            None,
+        ),
+        approved=mine.filter(review=Annotation.Review.APPROVED).count(),
+        rejected=list(
+            mine.filter(review=Annotation.Review.REJECTED)
+            .select_related("assignment__prompt")
+            .order_by("-reviewed_at")
+        ),
+    )
+
+
+def assignment_taus(*, project: Project) -> dict[int, float]:
+    """Assignment id → τ of its ranking with the consensus or the gold reference."""
+    return task_taus(_ranked_tasks(project), gold=gold_references(project=project))
 
 
 def quality_report_data(*, project: Project, report: QualityReport) -> dict[str, Any]:
@@ -44,9 +118,7 @@ def quality_report_data(*, project: Project, report: QualityReport) -> dict[str,
             **dataclasses.asdict(report.project),
         },
         "annotators": [
-            # Gold tasks do not exist yet: gold_accuracy stays null until they do.
-            {**dataclasses.asdict(annotator), "gold_accuracy": None}
-            for annotator in report.annotators
+            dataclasses.asdict(annotator) for annotator in report.annotators
         ],
         "pairs": [
             {
@@ -99,6 +171,7 @@ def _ranked_tasks(project: Project) -> list[RankedTask]:
             likert=likert[pk],
             flags=flags[pk],
             seconds=_seconds(spent_ms, created_at, completed_at),
+            assignment=pk,
         )
         for pk, username, prompt_id, order, spent_ms, created_at, completed_at in rows
     ]

@@ -126,7 +126,7 @@ def test_simulated_annotators_are_told_apart(simulated):
 
 
 def test_project_figures_of_the_simulation(simulated, django_assert_num_queries):
-    with django_assert_num_queries(3):  # skips, judgements, assignments
+    with django_assert_num_queries(4):  # skips, judgements, assignments, gold
         project = quality_report_compute(project=simulated).project
     assert (project.rankings, project.annotators) == (6 * PROMPTS, 6)
     assert project.prompts == project.prompts_overlapping == PROMPTS

@@ -1,24 +1,27 @@
-// The labeling screen: drag (mouse, touch) or keys to rank, ratings, flags, submit.
-// The DOM is the state: a chip's parent bucket is its rank.
+// The labeling screen: drag (mouse, touch), tap-tap or keys to rank, ratings, flags,
+// submit. The DOM is the state: a chip's parent bucket is its rank. A draft of it is
+// saved to the server as the annotator works and restored when the page loads.
 
 const config = JSON.parse(document.getElementById("task-config").textContent);
 const root = document.getElementById("task");
 const assignmentId = root.dataset.assignment;
 const feedback = document.getElementById("feedback");
 const tray = document.querySelector("#unranked .chips");
+const notes = document.getElementById("notes");
+const draftStatus = document.getElementById("draft-status");
 const startedAt = performance.now();
 let selectedLetter = null;
 
-// Armed by the first change so that leaving asks first; a stored submit or skip disarms it.
-let unsaved = false;
-const markUnsaved = () => { unsaved = true; };
+// Changes made and changes in a stored draft: leaving asks first while they differ.
+// A stored submit or skip sets `leaving`, which ends both the warning and the saving.
+let changes = 0;
+let savedChanges = 0;
+let leaving = false;
 window.addEventListener("beforeunload", (event) => {
-  if (!unsaved) return;
+  if (leaving || changes === savedChanges) return;
   event.preventDefault();
   event.returnValue = "";
 });
-document.addEventListener("input", markUnsaved);
-document.addEventListener("change", markUnsaved);
 
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -53,31 +56,53 @@ function placeChip(chipEl, target) {
     }
   }
   slot.appendChild(chipEl);
-  markUnsaved();
+  changed();
   refreshBadges();
 }
 
 function refreshBadges() {
   if (feedback.classList.contains("error")) feedback.replaceChildren();
+  let ranked = 0;
   for (const letter of letters) {
     const rank = Number(bucketOf(chip(letter)).dataset.rank);
     card(letter).querySelector(".rank-badge").textContent = rank ? `Rank ${rank}` : "";
     card(letter).classList.toggle("ranked", rank > 0);
+    chip(letter).setAttribute("aria-label", `Output ${letter}, ${rank ? `rank ${rank}` : "unranked"}`);
+    if (rank) ranked += 1;
   }
+  document.getElementById("ranked-count").textContent = `${ranked} of ${letters.length} ranked`;
   for (const c of document.querySelectorAll(".output")) {
     const n = c.querySelectorAll(".flags input:checked").length;
     c.querySelector(".flag-count").textContent = n ? `(${n})` : "";
   }
 }
 
+// The selected output is the one keys rate and rank, and the one a tap on a rank places.
+function showSelection() {
+  for (const l of letters) {
+    card(l).classList.toggle("selected", l === selectedLetter);
+    chip(l).classList.toggle("selected", l === selectedLetter);
+    chip(l).setAttribute("aria-pressed", String(l === selectedLetter));
+  }
+  root.classList.toggle("placing", selectedLetter !== null);
+  for (const b of document.querySelectorAll(".bucket-title")) {
+    b.setAttribute("aria-disabled", String(selectedLetter === null));
+  }
+  document.getElementById("rank-hint").textContent = selectedLetter
+    ? `Output ${selectedLetter} selected: tap a rank to place it, or tap it again to let go.`
+    : "Drag each output into a rank, or tap an output, then a rank.";
+}
+
 function select(letter) {
   selectedLetter = letter;
-  for (const l of letters) {
-    card(l).classList.toggle("selected", l === letter);
-    chip(l).classList.toggle("selected", l === letter);
-  }
+  showSelection();
   chip(letter).focus({ preventScroll: true });
   card(letter).scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function deselect() {
+  selectedLetter = null;
+  showSelection();
 }
 
 // Mouse: native HTML5 drag and drop.
@@ -88,9 +113,19 @@ for (const c of document.querySelectorAll(".chip")) {
     c.classList.add("dragging");
   });
   c.addEventListener("dragend", () => c.classList.remove("dragging"));
-  c.addEventListener("click", () => select(c.dataset.letter));
+  // Tap (or click) a chip to pick it up, again to let go: a single-pointer way to rank.
+  c.addEventListener("click", () => {
+    if (selectedLetter === c.dataset.letter) deselect();
+    else select(c.dataset.letter);
+  });
 }
 for (const target of document.querySelectorAll(".bucket-target")) {
+  // ...then tap a rank to place it there.
+  target.addEventListener("click", (event) => {
+    if (!selectedLetter || event.target.closest(".chip")) return;
+    placeChip(chip(selectedLetter), target);
+    deselect();
+  });
   target.addEventListener("dragover", (event) => {
     event.preventDefault();
     target.classList.add("over");
@@ -172,6 +207,8 @@ function show(kind, lines, action) {
     return p;
   }));
   if (action) feedback.appendChild(action);
+  // On a phone the answer is below the outputs; bring it into view.
+  feedback.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
 // Only the JSON answer counts. A redirect lands on the login page (HTML, status 200), and
@@ -213,7 +250,8 @@ function showUnreachable(error, button) {
 }
 
 function leave(next) {
-  unsaved = false;
+  leaving = true;
+  clearTimeout(draftTimer);
   sessionStorage.removeItem(clientIdKey);
   window.location.assign(next);
 }
@@ -277,13 +315,137 @@ skipForm.addEventListener("submit", async (event) => {
 });
 document.getElementById("skip-open").addEventListener("click", openSkip);
 document.getElementById("submit").addEventListener("click", () => submit());
+document.getElementById("panel-submit").addEventListener("click", () => submit());
+
+// On a phone the rank panel sits over the bottom of the screen; it folds to one line.
+const rankToggle = document.getElementById("rank-toggle");
+rankToggle.addEventListener("click", () => {
+  const open = rankToggle.getAttribute("aria-expanded") !== "true";
+  rankToggle.setAttribute("aria-expanded", String(open));
+  rankToggle.textContent = open ? "Hide" : "Show";
+  document.getElementById("rank-body").classList.toggle("folded", !open);
+});
+// The page leaves room below for the panel, however tall it is now.
+const rankPanel = document.getElementById("rank-panel");
+new ResizeObserver(() => {
+  document.documentElement.style.setProperty("--rank-panel-height", `${rankPanel.offsetHeight}px`);
+}).observe(rankPanel);
 
 function setLikert(letter, value) {
   const input = card(letter).querySelector(`.likert input[value="${value}"]`);
   if (input) {
     input.checked = true;
-    markUnsaved();
+    changed();
   }
+}
+
+// Drafts: a second after the last change the page's state goes to the server, one save
+// at a time so they arrive in order. The revision the page last loaded or saved goes
+// with it; when another tab or device saved since, the server refuses, and the
+// annotator chooses which version to keep. A failed save keeps everything on the page.
+const DRAFT_DELAY_MS = 1000;
+const pageId = newClientId();
+let draftRevision = config.draftRevision;
+let draftTimer = null;
+let draftSaving = false;
+let draftBlocked = false;
+
+function changed() {
+  changes += 1;
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(saveDraft, DRAFT_DELAY_MS);
+}
+for (const type of ["input", "change"]) {
+  document.addEventListener(type, (event) => {
+    if (!event.target.closest("#skip-form")) changed();
+  });
+}
+
+function setDraftStatus(text, { problem = false, actions = [] } = {}) {
+  // Routine saves stay quiet for screen readers; a save that failed is announced.
+  draftStatus.setAttribute("aria-live", problem ? "polite" : "off");
+  draftStatus.classList.toggle("problem", problem);
+  draftStatus.replaceChildren(text, ...actions);
+}
+
+function draftButton(label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "linklike";
+  button.textContent = label;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+function showDraftConflict(revision) {
+  draftBlocked = true;
+  setDraftStatus("A newer draft of this task was saved in another tab or device. ", {
+    problem: true,
+    actions: [
+      draftButton("Load that draft", () => { leaving = true; window.location.reload(); }),
+      " or ",
+      draftButton("keep this page's version", () => {
+        draftBlocked = false;
+        draftRevision = revision;
+        saveDraft();
+      }),
+      ".",
+    ],
+  });
+}
+
+function showDraftFailure(status, data) {
+  if (status === 409 && data && "revision" in data) return showDraftConflict(data.revision);
+  if (status === 401) {
+    return setDraftStatus("Your session has ended, so the draft is not saved; your work stays on this page. Log in again in a new tab, and it is saved when you come back here.", { problem: true });
+  }
+  const why = data ? Object.values(data.errors || {}).join(" ") : `status ${status}`;
+  setDraftStatus(`The draft could not be saved (${why}); your work stays on this page.`, { problem: true });
+}
+
+async function saveDraft() {
+  if (leaving || draftBlocked || draftSaving || changes === savedChanges) return;
+  draftSaving = true;
+  const upTo = changes;
+  let reply = null;
+  try {
+    reply = await post(config.draftUrl, {
+      page: pageId, revision: draftRevision, ...collect(), notes: notes.value,
+    });
+  } catch (error) {
+    setDraftStatus(`Could not reach the server to save the draft (${error.message}); your work stays on this page and is saved with your next change.`, { problem: true });
+  } finally {
+    draftSaving = false;
+  }
+  if (!reply) return;
+  if (reply.status !== 200 || !reply.data) return showDraftFailure(reply.status, reply.data);
+  draftRevision = reply.data.revision;
+  savedChanges = upTo;
+  const at = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  setDraftStatus(`Draft saved at ${at}.`);
+  // Changes made while that save was on its way.
+  if (changes > savedChanges) saveDraft();
+}
+// Back from logging in again in another tab: save what the ended session could not.
+window.addEventListener("focus", saveDraft);
+
+function restoreDraft(draft) {
+  const byId = Object.fromEntries(letters.map((l) => [chip(l).dataset.candidate, l]));
+  draft.ranking.forEach((bucket, i) => {
+    const slot = document.querySelector(`#bucket-${i + 1} .chips`);
+    for (const id of bucket) if (slot && byId[id]) slot.appendChild(chip(byId[id]));
+  });
+  for (const [id, value] of Object.entries(draft.likert)) {
+    const input = document.querySelector(`.output[data-candidate="${id}"] .likert input[value="${value}"]`);
+    if (input) input.checked = true;
+  }
+  for (const [id, keys] of Object.entries(draft.flags)) {
+    for (const input of document.querySelectorAll(`.output[data-candidate="${id}"] .flags input`)) {
+      input.checked = keys.includes(input.value);
+    }
+  }
+  notes.value = draft.notes;
+  setDraftStatus("Your draft was restored.");
 }
 
 document.addEventListener("keydown", (event) => {
@@ -308,7 +470,7 @@ document.addEventListener("keydown", (event) => {
   } else if (key.length === 1 && letters.includes(key.toUpperCase())) {
     select(key.toUpperCase());
   } else if (key === "n") {
-    document.getElementById("notes").focus();
+    notes.focus();
   } else if (key === "x" && selectedLetter) {
     const flags = card(selectedLetter).querySelector(".flags");
     flags.open = true;
@@ -325,4 +487,6 @@ document.addEventListener("keydown", (event) => {
   refreshBadges();
 });
 
+if (config.draft) restoreDraft(config.draft);
 refreshBadges();
+showSelection();
