@@ -128,6 +128,59 @@ class ImportForm(forms.Form):
     )
 
 
+FLAG_SEPARATOR = " | "
+
+
+class FlagListField(forms.Field):
+    """A project's flags as lines of `key | label | description`, easy to edit.
+
+    The description may itself hold " | "; Project.clean checks the rest (key
+    shape, unique keys, no key that judgements use dropped).
+    """
+
+    widget = forms.Textarea(attrs={"rows": 12, "cols": 110, "class": "vLargeTextField"})
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, str):  # the text as posted, shown back with its errors
+            return value
+        return "\n".join(
+            FLAG_SEPARATOR.join(
+                [flag["key"], flag["label"], flag.get("description", "")]
+            )
+            for flag in value or []
+        )
+
+    def to_python(self, value: Any) -> list[dict[str, str]]:
+        flags, errors = [], []
+        lines = [line.strip() for line in str(value or "").splitlines()]
+        for n, line in enumerate(lines, 1):
+            if not line:
+                continue
+            parts = [part.strip() for part in line.split("|", 2)]
+            if len(parts) < 2:
+                errors.append(
+                    f"Line {n}: expected key | label | description, got {line!r}."
+                )
+                continue
+            key, label, description = (*parts, "")[:3]
+            flags.append({"key": key, "label": label, "description": description})
+        if errors:
+            raise forms.ValidationError(errors)
+        return flags
+
+
+class ProjectAdminForm(ModelForm):
+    """ProjectAdmin's form (the admin adds the model and its other fields)."""
+
+    flags = FlagListField(
+        required=False,
+        help_text="One flag per line: key | label | description. Annotators see the "
+        "label with the description under it; judgements store the key, so a key "
+        "in use cannot be removed or renamed, while its label and description can "
+        "change at any time.",
+    )
+
+
 class MembershipInline(LeadRule, admin.TabularInline):
     model = Membership
     extra = 1
@@ -147,6 +200,7 @@ class ProjectAdmin(LeadRuleAdmin):
     ]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+    form = ProjectAdminForm
     inlines = [MembershipInline]
     project_path = ""
 

@@ -8,6 +8,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.project_detail, name="project"),
     path("p/<slug:slug>/export/", views.project_export, name="project_export"),
+    path("p/<slug:slug>/quality/", views.project_quality, name="project_quality"),
+    path(
+        "p/<slug:slug>/quality/<slug:name>.png",
+        views.project_quality_plot,
+        name="project_quality_plot",
+    ),
     path("p/<slug:slug>/label/", views.label_next, name="label"),
     path("p/<slug:slug>/my-work/", views.my_work, name="my_work"),
     path("p/<slug:slug>/task/<int:assignment_id>/", views.task, name="task"),

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     JsonResponse,
@@ -18,6 +19,7 @@ from django.http import (
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
@@ -31,7 +33,8 @@ from annotate.bodies import (
 )
 from annotate.exporting.forms import ExportForm
 from annotate.models import K_MAX, Annotation, Assignment, Candidate, Project
-from annotate.quality.selectors import own_work
+from annotate.quality.plots import PLOTS, quality_plot_png
+from annotate.quality.selectors import own_work, quality_report_compute, trust_band
 from annotate.rendering import render_markdown
 from annotate.serializers import (
     CandidateKeyedField,
@@ -39,6 +42,7 @@ from annotate.serializers import (
     StoredTextField,
     SubmissionSerializer,
 )
+from training.leaderboard import leaderboard_compute
 
 # Offered on the skip page; the annotator may write any other reason.
 SKIP_REASONS = (
@@ -433,13 +437,16 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """GET: the export form. POST: the export, streamed as a file download."""
+    """GET: the export form. POST: the export (with its card, a .zip), streamed."""
     project = _lead_project(request, slug)
     form = ExportForm(request.POST or None, project=project)
     if form.is_valid():
         try:
             download = exporting.export_download(
-                project=project, options=form.options(), file_type=form.download_type()
+                project=project,
+                options=form.options(),
+                file_type=form.download_type(),
+                with_card=form.with_card(),
             )
         except exporting.ExportError as error:
             form.add_error(None, str(error))
@@ -454,3 +461,38 @@ def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
     status = 400 if form.is_bound else 200
     context = {"project": project, "form": form}
     return render(request, "annotate/project_export.html", context, status=status)
+
+
+@login_required
+def project_quality(request: HttpRequest, slug: str) -> HttpResponse:
+    """The lead's quality page: project and per-annotator figures, plots, and the
+    human leaderboard of the project's models."""
+    project = _lead_project(request, slug)
+    report = quality_report_compute(project=project)
+    board = leaderboard_compute(project=project)
+    context = {
+        "project": project,
+        "report": report,
+        "annotators": [(row, trust_band(row.trust)) for row in report.annotators],
+        "board": board,
+        # Each leaderboard row with its row of the win-rate matrix: (rate, games).
+        "board_matrix": [
+            (row, list(zip(rates, counts, strict=True)))
+            for row, rates, counts in zip(
+                board.rows, board.win_rates, board.counts, strict=True
+            )
+        ],
+    }
+    return render(request, "annotate/quality.html", context)
+
+
+@login_required
+def project_quality_plot(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """One plot of the quality page as a PNG (names: annotate.quality.plots.PLOTS)."""
+    project = _lead_project(request, slug)
+    if name not in PLOTS:
+        raise Http404(f"No plot {name!r}; plots are {', '.join(PLOTS)}.")
+    png = quality_plot_png(project=project, name=name)
+    response = HttpResponse(png, content_type="image/png")
+    add_never_cache_headers(response)
+    return response

@@ -10,6 +10,7 @@ heartbeat is older than RANKWISE_RUN_STALE_AFTER_SECONDS.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import traceback
@@ -29,6 +30,14 @@ log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 60
 HISTORY_POINTS = 2000  # longer histories are thinned to every other point
 WRITE_EVERY_SECONDS = 1.0  # progress reaches the database at most this often
+# A tqdm redraw, "generate:  40%|████      | 2/5 [00:01<00:01,  2.00it/s]": it starts
+# with a carriage return, and its time block reads [elapsed<remaining, rate...]. In
+# a worker Celery logs whatever reaches stderr as WARNING (worker_redirect_stdouts),
+# so each redraw of a bar (generation, PPO, the Hub's downloads) would take a line of
+# the tail; a launched trainer's log splits its redraws into lines at the "\r".
+PROGRESS_BAR = re.compile(
+    r"^\r|\[(?:\d+:)?\d\d:\d\d(?:<(?:(?:\d+:)?\d\d:\d\d|\?))?, [^\]]*\]"
+)
 
 
 class JobCancelled(Exception):
@@ -74,6 +83,8 @@ class JobReporter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.beat.ident:
             return  # the heartbeat's own queries are noise
+        if PROGRESS_BAR.search(record.getMessage()):
+            return  # the progress is in `progress` and the history already
         self.lines.append(self.format(record))
 
     def __call__(
@@ -92,7 +103,8 @@ class JobReporter(logging.Handler):
 
     def log_line(self, line: str) -> None:
         """A line a trainer in another process logged; stops the job if asked."""
-        self.lines.append(line)
+        if not PROGRESS_BAR.search(line):
+            self.lines.append(line)
         self.check()
 
     def phase(self, fraction: float, message: str) -> None:

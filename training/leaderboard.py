@@ -7,8 +7,8 @@ give the better-ranked one a win (a tie gives each half); outputs of one contend
 never meet here, so only prompts that mix contenders count. Scores, intervals and
 their meaning: annotate.quality.bradley_terry (bootstrap by prompt).
 
-It lives in training/ because it reads CandidateOrigin: annotate/ collects without
-knowing about training (only its REST API, the layer above both, imports training).
+It lives in training/ because it reads CandidateOrigin; annotate's pages and API
+(the layer that shows both sides) import it, annotate's models and services do not.
 """
 
 from __future__ import annotations

@@ -10,47 +10,44 @@ with nothing to draw yet says so in the image instead of failing.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Any
 
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from annotate.plotting import empty_png, png_bytes, titled_figure
 from training import selectors
 from training.models import ModelVersion, Round
 from training.selectors import Series
 
 SIZE = (5.6, 3.4)  # inches; two plots side by side fit the admin's content width
-DPI = 100
-NO_DATA = "no data yet"
 
 
 def loss_curves_png(series: list[Series]) -> bytes:
     """Training loss per step, one line per training run."""
     if not series:
-        return _empty_png("Training loss")
-    figure, axes = _figure("Training loss")
+        return empty_png("Training loss", SIZE)
+    figure, axes = titled_figure("Training loss", SIZE)
     for line in series:
         axes.plot(line.x, line.y, label=line.label)
     axes.set(xlabel="step", ylabel="loss")
     _integer_x(axes, [x for line in series for x in line.x])
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def reward_accuracy_png(series: list[Series], *, current: int) -> bytes:
     """Reward-model held-out accuracy per round, this round's point ringed."""
     if not series:
-        return _empty_png("Reward model: held-out accuracy")
-    figure, axes = _figure("Reward model: held-out accuracy")
+        return empty_png("Reward model: held-out accuracy", SIZE)
+    figure, axes = titled_figure("Reward model: held-out accuracy", SIZE)
     line = series[0]
     axes.plot(line.x, line.y, marker="o", label=line.label)
     _ring(axes, line, {f"R{current}"})
     axes.set(xlabel="round", ylabel="accuracy", ylim=(-0.05, 1.05))
     _integer_x(axes, line.x)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def lineage_png(
@@ -67,8 +64,8 @@ def lineage_png(
     `ringed` names the points the page is about; `even` draws the no-change level.
     """
     if not series:
-        return _empty_png(title)
-    figure, axes = _figure(title)
+        return empty_png(title, SIZE)
+    figure, axes = titled_figure(title, SIZE)
     if even is not None:
         axes.axhline(even, color="grey", linestyle=":", linewidth=1)
     for line in series:
@@ -88,7 +85,7 @@ def lineage_png(
         axes.set_ylim(*ylim)
     _integer_x(axes, [x for line in series for x in line.x])
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def reward_vs_kl_png(
@@ -97,8 +94,8 @@ def reward_vs_kl_png(
     """Judge score vs KL to the base per policy, and the RL steps of this round."""
     title = "Judge score vs KL to the base"
     if lineage is None and not steps:
-        return _empty_png(title)
-    figure, axes = _figure(title)
+        return empty_png(title, SIZE)
+    figure, axes = titled_figure(title, SIZE)
     for line in steps:
         axes.plot(line.x, line.y, marker=".", alpha=0.6, label=line.label)
     if lineage is not None:
@@ -108,7 +105,7 @@ def reward_vs_kl_png(
         _ring(axes, lineage, ringed)
     axes.set(xlabel="KL (nats per sample)", ylabel="judge score / training reward")
     axes.legend(fontsize="small")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def reward_vs_length_png(points: Series | None, *, correlation: float | None) -> bytes:
@@ -117,11 +114,11 @@ def reward_vs_length_png(points: Series | None, *, correlation: float | None) ->
     if correlation is not None:
         title += f" (Pearson r = {correlation:.2f})"
     if points is None:
-        return _empty_png(title)
-    figure, axes = _figure(title)
+        return empty_png(title, SIZE)
+    figure, axes = titled_figure(title, SIZE)
     axes.scatter(points.x, points.y, s=16, alpha=0.7)
     axes.set(xlabel="output length (tokens)", ylabel="judge score")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def round_plot_png(round_: Round, name: str) -> bytes:
@@ -260,21 +257,6 @@ SERIES_LABELS = {
 # --- drawing ------------------------------------------------------------------------
 
 
-def _figure(title: str) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
-    axes = figure.subplots()
-    axes.set_title(title, fontsize="medium")
-    axes.grid(alpha=0.3)
-    return figure, axes
-
-
-def _empty_png(title: str) -> bytes:
-    figure, axes = _figure(title)
-    axes.set_axis_off()
-    axes.text(0.5, 0.5, NO_DATA, ha="center", va="center", color="grey", fontsize=14)
-    return _png(figure)
-
-
 def _ring(axes: Axes, series: Series, ringed: set[str]) -> None:
     """Circle the points the page is about (by label, R<round> by default)."""
     labels = series.labels or [f"R{x:g}" for x in series.x]
@@ -288,9 +270,3 @@ def _integer_x(axes: Axes, values: list[float]) -> None:
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(set(values)) == 1:
         axes.set_xlim(values[0] - 1, values[0] + 1)
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()

@@ -22,9 +22,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from annotate import selectors, services
+from annotate import services
 from annotate.api import permissions
-from annotate.api.filters import MAX_ID
 from annotate.models import Membership, Project
 
 
@@ -67,17 +66,10 @@ class LedProjectMixin(generics.GenericAPIView):
     @cached_property
     def project(self) -> Project:
         user = self.request.user
-        project_id = self.kwargs["project_id"]
-        project = None
-        if 1 <= project_id <= MAX_ID:
-            project = (
-                selectors.project_list_for_user(user=user).filter(pk=project_id).first()
-            )
-        if project is None:
-            raise NotFound(f"No project {project_id} among yours.")
         assert isinstance(user, User)
-        permissions.require_lead(user, [project.pk], "manage its members")
-        return project
+        return permissions.led_project(
+            user, self.kwargs["project_id"], "manage its members"
+        )
 
     def memberships(self) -> QuerySet[Membership]:
         return Membership.objects.filter(project=self.project).select_related("user")

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import User
 from django.db.models import Model, Q, QuerySet
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 
 from annotate import selectors
+from annotate.api.filters import MAX_ID
 from annotate.models import (
     Annotation,
     Assignment,
@@ -102,3 +103,14 @@ def require_lead(user: User, project_ids: Iterable[int], action: str) -> None:
             f"Only a project's leads may {action}; you do not lead project(s) "
             f"{', '.join(map(str, not_led))}."
         )
+
+
+def led_project(user: User, project_id: int, action: str) -> Project:
+    """The project, if `user` belongs to it (else 404) and leads it (else 403)."""
+    mine = selectors.project_list_for_user(user=user)
+    # Ids past the database's integer range are simply not found.
+    project = mine.filter(pk=project_id).first() if 1 <= project_id <= MAX_ID else None
+    if project is None:
+        raise NotFound(f"No project {project_id} among yours.")
+    require_lead(user, [project.pk], action)
+    return project

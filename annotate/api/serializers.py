@@ -28,6 +28,7 @@ from annotate.exporting import (
     Style,
     TiePolicy,
 )
+from annotate.flags import flag_removal_errors, flag_schema_errors
 from annotate.importing import FORMATS
 from annotate.models import (
     K_MIN,
@@ -100,6 +101,9 @@ class PlainJsonObjectField(serializers.DictField):
 class FlagSerializer(serializers.Serializer):
     key = serializers.SlugField(max_length=50)
     label = serializers.CharField(max_length=200)
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -138,12 +142,16 @@ class ProjectSerializer(serializers.ModelSerializer):
         return "lead" if _led(self, project.pk) else "annotator"
 
     def validate_flags(self, flags: list[dict[str, str]]) -> list[dict[str, str]]:
-        keys = [flag["key"] for flag in flags]
-        repeated = sorted({key for key in keys if keys.count(key) > 1})
-        if repeated:
-            raise serializers.ValidationError(
-                f"Flag keys must be unique; repeated: {', '.join(repeated)}."
+        """The checklist's shape, and no key dropped that judgements tick (flags.py)."""
+        errors = flag_schema_errors(flags)
+        if self.instance is not None:
+            kept = {flag["key"] for flag in flags}
+            errors += flag_removal_errors(
+                removed=sorted(set(self.instance.flag_keys) - kept),
+                used=self.instance.flag_usage(),
             )
+        if errors:
+            raise serializers.ValidationError(errors)
         return flags
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from annotate.api import auth, membership, views
+from annotate.api import auth, membership, quality, views
 
 app_name = "api"
 
@@ -31,6 +31,16 @@ urlpatterns = [
         "projects/<int:project_id>/members/<str:username>/",
         membership.MemberDetailView.as_view(),
         name="project-member",
+    ),
+    path(
+        "projects/<int:project_id>/quality/",
+        quality.QualityView.as_view(),
+        name="project-quality",
+    ),
+    path(
+        "projects/<int:project_id>/leaderboard/",
+        quality.LeaderboardView.as_view(),
+        name="project-leaderboard",
     ),
     *router.urls,
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import User
+from django.db.models import Count, Q, QuerySet
 
 from annotate.exporting.options import (
     ExportFormat,
@@ -16,7 +17,7 @@ from annotate.exporting.options import (
     Style,
     TiePolicy,
 )
-from annotate.models import Candidate, Project
+from annotate.models import Annotation, Candidate, Judgement, Project
 
 DOWNLOAD_TYPES = [
     (FileType.JSONL, FileType.JSONL.label),
@@ -28,14 +29,24 @@ class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=ExportFormat.choices)
     style = forms.ChoiceField(choices=Style.choices, initial=Style.STANDARD)
     file_type = forms.ChoiceField(choices=DOWNLOAD_TYPES, initial=FileType.JSONL)
-    source = forms.ChoiceField(choices=SourceFilter.choices, initial=SourceFilter.ALL)
+    # Choices as radios and checkboxes, each with its count of judged tasks: a
+    # Ctrl-click list box hides what is selected and how much each choice holds.
+    source = forms.ChoiceField(
+        choices=SourceFilter.choices,
+        initial=SourceFilter.ALL,
+        widget=forms.RadioSelect,
+    )
     annotators = forms.MultipleChoiceField(
-        required=False, help_text="Only these annotators' judgements; none = all."
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only these annotators' judgements; none ticked = all.",
     )
     rounds = forms.TypedMultipleChoiceField(
         required=False,
         coerce=int,
-        help_text="Only annotations of outputs generated in these rounds; none = all.",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only annotations of outputs generated in these rounds; "
+        "none ticked = all.",
     )
     min_agreement = forms.FloatField(
         min_value=0.0,
@@ -64,26 +75,28 @@ class ExportForm(forms.Form):
     include_rejected = forms.BooleanField(
         required=False, label="Include work a lead rejected in review"
     )
+    # Ticked on the page; a post without it (a script, an older page) gets the bare
+    # file it always got.
+    include_card = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Include the dataset card (a .zip of the file and its README.md)",
+        help_text="The card lists the counts, the filters and every field.",
+    )
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        usernames = (
-            User.objects.filter(assignments__prompt__project=project)
-            .order_by("username")
-            .values_list("username", flat=True)
-            .distinct()
+        judged = Annotation.objects.filter(
+            assignment__prompt__project=project, skipped=False
         )
-        rounds = (
-            Candidate.objects.filter(prompt__project=project, origin__isnull=False)
-            .order_by("origin__round__number")
-            .values_list("origin__round__number", flat=True)
-            .distinct()
-        )
-        annotators, round_numbers = self.fields["annotators"], self.fields["rounds"]
-        assert isinstance(annotators, forms.MultipleChoiceField)
-        assert isinstance(round_numbers, forms.TypedMultipleChoiceField)
-        annotators.choices = [(name, name) for name in usernames]
-        round_numbers.choices = [(n, f"Round {n}") for n in rounds]
+        self._set_choices("source", _source_choices(judged))
+        self._set_choices("annotators", _annotator_choices(project, judged))
+        self._set_choices("rounds", _round_choices(project))
+
+    def _set_choices(self, name: str, choices: list[tuple[Any, str]]) -> None:
+        field = self.fields[name]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
 
     def clean_margin(self) -> str:
         # A form posted without the field (an older page, a script) gets the default.
@@ -99,3 +112,61 @@ class ExportForm(forms.Form):
 
     def download_type(self) -> FileType:
         return FileType(self.cleaned_data["file_type"])
+
+    def with_card(self) -> bool:
+        return bool(self.cleaned_data.get("include_card"))
+
+
+def _judged(count: int) -> str:
+    return f"{count} judged task{'' if count == 1 else 's'}"
+
+
+def _source_choices(judged: QuerySet[Annotation]) -> list[tuple[Any, str]]:
+    counts = judged.aggregate(
+        human=Count("id", filter=Q(source=Annotation.Source.HUMAN)),
+        imported=Count("id", filter=Q(source=Annotation.Source.IMPORTED)),
+    )
+    counts[SourceFilter.ALL] = counts["human"] + counts["imported"]
+    return [
+        (value, f"{label} ({_judged(counts[value])})")
+        for value, label in SourceFilter.choices
+    ]
+
+
+def _annotator_choices(
+    project: Project, judged: QuerySet[Annotation]
+) -> list[tuple[Any, str]]:
+    """Everyone with a task in the project, even with nothing judged yet."""
+    per_user = dict(
+        judged.values_list("assignment__annotator__username")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    usernames = (
+        User.objects.filter(assignments__prompt__project=project)
+        .order_by("username")
+        .values_list("username", flat=True)
+        .distinct()
+    )
+    return [(name, f"{name} ({_judged(per_user.get(name, 0))})") for name in usernames]
+
+
+def _round_choices(project: Project) -> list[tuple[Any, str]]:
+    """Rounds that generated outputs here, with the judged tasks that rank them."""
+    judgements = Judgement.objects.filter(
+        candidate__prompt__project=project,
+        candidate__origin__isnull=False,
+        annotation__skipped=False,
+    )
+    per_round = dict(
+        judgements.values_list("candidate__origin__round__number")
+        .annotate(n=Count("annotation", distinct=True))
+        .order_by()
+    )
+    rounds = (
+        Candidate.objects.filter(prompt__project=project, origin__isnull=False)
+        .order_by("origin__round__number")
+        .values_list("origin__round__number", flat=True)
+        .distinct()
+    )
+    return [(n, f"Round {n} ({_judged(per_round.get(n, 0))})") for n in rounds]

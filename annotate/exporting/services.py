@@ -33,6 +33,7 @@ from annotate.exporting.writers import (
     save_dataset_folder,
     write_jsonl,
     write_parquet,
+    zip_chunks,
 )
 from annotate.models import Annotation, Project
 
@@ -129,25 +130,52 @@ def export_to_path(
 
 
 def export_download(
-    *, project: Project, options: ExportOptions, file_type: FileType
+    *,
+    project: Project,
+    options: ExportOptions,
+    file_type: FileType,
+    with_card: bool = False,
 ) -> ExportDownload:
-    """The export as a streamed file; options are checked before any byte is sent."""
+    """The export as a streamed file, or a .zip of it and its dataset card.
+
+    Options are checked before any byte is sent. The card goes in after the file's
+    last row, when its counts are known, so the zip streams as the file does.
+    """
     if file_type not in CONTENT_TYPES:
         raise ExportError(
             f"file_type: {file_type!r} cannot be downloaded; expected "
             f"{' or '.join(CONTENT_TYPES)}"
         )
-    records = export_records(project=project, options=options)
+    stats = ExportStats()
+    labelled = _labelled_records(
+        _selected(project, options, stats), options, stats, lambda _: WHOLE
+    )
+    records = (record for _, record in labelled)
+    schema = schema_for(options)
     chunks = (
         jsonl_chunks(records)
         if file_type == FileType.JSONL
-        else parquet_chunks(records, schema_for(options))
+        else parquet_chunks(records, schema)
     )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    created_at = timezone.now()
+    name = f"{project.slug}-{options.format}-{created_at:%Y%m%d-%H%M%S}"
+    if not with_card:
+        return ExportDownload(f"{name}.{file_type}", CONTENT_TYPES[file_type], chunks)
+
+    def card() -> str:
+        return dataset_card(
+            project=project,
+            options=options,
+            file_type=file_type,
+            schema=schema,
+            stats=stats,
+            created_at=created_at,
+        )
+
     return ExportDownload(
-        filename=f"{project.slug}-{options.format}-{stamp}.{file_type}",
-        content_type=CONTENT_TYPES[file_type],
-        chunks=chunks,
+        filename=f"{name}.zip",
+        content_type="application/zip",
+        chunks=zip_chunks(f"{name}.{file_type}", chunks, card, created_at),
     )
 
 

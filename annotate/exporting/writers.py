@@ -10,8 +10,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,31 @@ def jsonl_chunks(records: Iterable[Record]) -> Iterator[bytes]:
             buffer, size = [], 0
     if buffer:
         yield b"".join(buffer)
+
+
+def zip_chunks(
+    name: str,
+    chunks: Iterable[bytes],
+    card: Callable[[], str],
+    created_at: datetime,
+) -> Iterator[bytes]:
+    """A .zip of a streamed file and the README.md `card()` gives once it is done.
+
+    Written to an unseekable sink, so zipfile puts each entry's sizes after its
+    data; zip64 because the file's size is unknown when its header goes out.
+    """
+    stamp = created_at.timetuple()[:6]
+    drain = _Drain()
+    with zipfile.ZipFile(drain, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        entry = zipfile.ZipInfo(name, date_time=stamp)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(entry, "w", force_zip64=True) as out:
+            for chunk in chunks:
+                out.write(chunk)
+                # Deflate holds bytes back; an empty take is not worth a chunk.
+                if compressed := drain.take():
+                    yield compressed
+        readme = zipfile.ZipInfo("README.md", date_time=stamp)
+        readme.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(readme, card())
+    yield drain.take()

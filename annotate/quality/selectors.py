@@ -38,7 +38,7 @@ def quality_report_compute(*, project: Project) -> QualityReport:
         .annotate(n=Count("id"))
     )
     return quality_report(
-        _ranked_tasks(project),
+        ranked_tasks(project),
         flag_keys=project.flag_keys,
         skipped={row["annotator__username"]: row["n"] for row in skipped},
         gold=gold_references(project=project),
@@ -106,7 +106,7 @@ def own_work(*, project: Project, annotator: User) -> OwnWork:
 
 def assignment_taus(*, project: Project) -> dict[int, float]:
     """Assignment id → τ of its ranking with the consensus or the gold reference."""
-    return task_taus(_ranked_tasks(project), gold=gold_references(project=project))
+    return task_taus(ranked_tasks(project), gold=gold_references(project=project))
 
 
 def quality_report_data(*, project: Project, report: QualityReport) -> dict[str, Any]:
@@ -132,7 +132,7 @@ def quality_report_data(*, project: Project, report: QualityReport) -> dict[str,
     }
 
 
-def _ranked_tasks(project: Project) -> list[RankedTask]:
+def ranked_tasks(project: Project) -> list[RankedTask]:
     """Every submitted human ranking of the project, with what was shown and when."""
     submitted = Assignment.objects.filter(
         prompt__project=project,

@@ -293,20 +293,39 @@ async function submit(confirmConflicts = false) {
 }
 
 const skipForm = document.getElementById("skip-form");
+const skipChoice = document.getElementById("skip-reason-choice");
+const skipDetails = document.getElementById("skip-reason");
 function openSkip() {
   skipForm.hidden = false;
-  document.getElementById("skip-reason-choice").focus();
+  skipChoice.focus();
 }
+// The reason's error sits in the skip form, under the fields it is about, and is
+// their description; it goes as soon as the annotator changes either field.
+function showSkipError(message, field) {
+  const error = document.getElementById("skip-error");
+  error.textContent = message;
+  error.hidden = !message;
+  for (const input of [skipChoice, skipDetails]) {
+    if (message && input === field) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+  }
+  if (field) field.focus();
+}
+skipForm.addEventListener("input", () => showSkipError(""));
 skipForm.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const choice = document.getElementById("skip-reason-choice").value;
-  const details = document.getElementById("skip-reason").value.trim();
+  const choice = skipChoice.value;
+  const details = skipDetails.value.trim();
   const reason = [choice === "Other" ? "" : choice, details].filter(Boolean).join(": ");
-  if (!reason) return show("error", ["reason: Choose a reason or write one."]);
+  if (!reason && choice === "Other") return showSkipError("Write your reason in Details.", skipDetails);
+  if (!reason) return showSkipError("Choose a reason, or write one in Details.", skipChoice);
   try {
     const { status, data } = await post(config.skipUrl, {
       client_id: clientId, reason, time_spent_ms: Math.round(performance.now() - startedAt),
     });
+    if (status === 400 && data && data.errors && data.errors.reason) {
+      return showSkipError(String(data.errors.reason), skipDetails);
+    }
     if (status >= 400 || !data) return showNotSaved(status, data, "Skip task");
     leave(data.next);
   } catch (error) {
@@ -490,3 +509,13 @@ document.addEventListener("keydown", (event) => {
 if (config.draft) restoreDraft(config.draft);
 refreshBadges();
 showSelection();
+
+// Back or Forward may restore this page from the browser's memory as it was left,
+// though it has since been submitted or skipped here or in another tab; the server's
+// page (the task with its saved draft, or "already submitted") is the current one.
+// Leaving it was confirmed already, so the reload asks nothing.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  leaving = true;
+  window.location.reload();
+});
