@@ -22,7 +22,12 @@ from training.core.best_of_n import run_best_of_n, train_raft
 from training.core.candidates import generate_candidates
 from training.core.configs import CONFIGS, DATA_PARALLEL, unwrap_optional
 from training.core.data import DataError
-from training.core.distributed import close_distributed, init_distributed, is_main
+from training.core.distributed import (
+    barrier,
+    close_distributed,
+    init_distributed,
+    is_main,
+)
 from training.core.dpo import train_dpo
 from training.core.launch import ProgressFile, exit_with_launcher
 from training.core.models import ModelError, resolve_model
@@ -68,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run(config, progress_callback=progress)
         if is_main():
             print(json.dumps(result.metrics, indent=2, sort_keys=True, default=str))
+        # No rank leaves the group while another is still in it (rank 0 saving, say):
+        # a rank that tore gloo down early aborted at exit ("terminate called").
+        barrier()
     except (DataError, ModelError) as err:
         print(f"python -m training {args.command}: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

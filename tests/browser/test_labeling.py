@@ -109,7 +109,7 @@ def test_contradicting_ratings_warn_and_skip_needs_a_reason(
     second = Assignment.objects.get(annotator=first.annotator, status="open")
     page.keyboard.press("s")
     page.click("#skip-confirm")
-    expect(page.locator("#feedback")).to_contain_text("Choose a reason")
+    expect(page.locator("#skip-error")).to_contain_text("Choose a reason")
     page.select_option("#skip-reason-choice", "The prompt is unclear or broken")
     page.click("#skip-confirm")
     expect(page.get_by_role("heading", name="Nothing left to label")).to_be_visible()
