@@ -16,5 +16,5 @@ if int(os.environ.get("WORLD_SIZE", "1")) > 1:
     # exception", SIGABRT) after a run that had saved everything, failing the job.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    os._exit(code or 0)
 raise SystemExit(code)
