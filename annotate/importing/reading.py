@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from annotate.importing import caps
-from training.core.data import DataError
+from training.core.data import DataError, train_split
 
 # CSV cells are text; these columns hold JSON lists, and `label` a boolean.
 CSV_JSON_COLUMNS = ("messages", "completions", "ranks")
@@ -338,24 +338,7 @@ def _parquet_rows(path: Path, name: str) -> Iterator[Row]:
 
 def _dataset_folder(path: Path, name: str) -> RowSource:
     """A `save_to_disk` folder: its train split, or its only split."""
-    import datasets
-
-    try:
-        loaded = datasets.load_from_disk(str(path))
-    except FileNotFoundError as err:
-        raise DataError(
-            f"{name}: folder is not a datasets save_to_disk folder ({err})"
-        ) from err
-    if isinstance(loaded, datasets.DatasetDict):
-        if "train" in loaded:
-            loaded = loaded["train"]
-        elif len(loaded) == 1:
-            loaded = next(iter(loaded.values()))
-        else:
-            raise DataError(
-                f"{name}: no 'train' split and several splits {sorted(loaded)}; "
-                "expected a train split or exactly one split"
-            )
+    loaded = train_split(path, name)
     too_many = caps.rows_error(loaded.num_rows)
     if too_many:
         raise DataError(f"{name} {too_many}")

@@ -245,25 +245,30 @@ def _read_parquet(path: Path) -> list[tuple[int, Any]]:
 
 def _read_dataset_folder(path: Path) -> list[tuple[int, Any]]:
     """Records of a `save_to_disk` folder: its train split, or its only split."""
+    return list(enumerate(train_split(path, str(path)).to_list(), start=1))
+
+
+def train_split(path: Path, name: str) -> Any:
+    """The `datasets.Dataset` a `save_to_disk` folder trains on: its train split, or
+    its only split; `name` is how errors call the folder."""
     import datasets
 
     try:
         loaded = datasets.load_from_disk(str(path))
     except FileNotFoundError as err:
         raise DataError(
-            f"{path}: folder is not a datasets save_to_disk folder ({err})"
+            f"{name}: folder is not a datasets save_to_disk folder ({err})"
         ) from err
     if isinstance(loaded, datasets.DatasetDict):
         if "train" in loaded:
-            loaded = loaded["train"]
-        elif len(loaded) == 1:
-            loaded = next(iter(loaded.values()))
-        else:
-            raise DataError(
-                f"{path}: no 'train' split and several splits {sorted(loaded)}; "
-                "expected a train split or exactly one split"
-            )
-    return list(enumerate(loaded.to_list(), start=1))
+            return loaded["train"]
+        if len(loaded) == 1:
+            return next(iter(loaded.values()))
+        raise DataError(
+            f"{name}: no 'train' split and several splits {sorted(loaded)}; "
+            "expected a train split or exactly one split"
+        )
+    return loaded
 
 
 def _located(path: Path, row: int, fn: Callable[[], Any]) -> Any:
