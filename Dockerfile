@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY config ./config
 COPY annotate ./annotate
+COPY api ./api
 COPY training ./training
 COPY templates ./templates
 COPY static ./static

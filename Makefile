@@ -42,7 +42,7 @@ run: $(VENV)/.installed-base
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy annotate training config
+	$(VENV)/bin/mypy annotate api training config
 
 test: $(VENV)/.installed-test
 	bash tests/run_suite.sh

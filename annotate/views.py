@@ -42,7 +42,6 @@ from annotate.serializers import (
     StoredTextField,
     SubmissionSerializer,
 )
-from training.leaderboard import leaderboard_compute
 
 # Offered on the skip page; the annotator may write any other reason.
 SKIP_REASONS = (
@@ -466,22 +465,13 @@ def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
 @login_required
 def project_quality(request: HttpRequest, slug: str) -> HttpResponse:
     """The lead's quality page: project and per-annotator figures, plots, and the
-    human leaderboard of the project's models."""
+    human leaderboard of the project's models (training's template tag)."""
     project = _lead_project(request, slug)
     report = quality_report_compute(project=project)
-    board = leaderboard_compute(project=project)
     context = {
         "project": project,
         "report": report,
         "annotators": [(row, trust_band(row.trust)) for row in report.annotators],
-        "board": board,
-        # Each leaderboard row with its row of the win-rate matrix: (rate, games).
-        "board_matrix": [
-            (row, list(zip(rates, counts, strict=True)))
-            for row, rates, counts in zip(
-                board.rows, board.win_rates, board.counts, strict=True
-            )
-        ],
     }
     return render(request, "annotate/quality.html", context)
 

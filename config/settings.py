@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "annotate",
     "training",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -187,14 +188,14 @@ RANKWISE_TOKEN_TTL_HOURS = float(os.environ.get("RANKWISE_TOKEN_TTL_HOURS", "720
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "annotate.api.authentication.ExpiringTokenAuthentication",
+        "api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["annotate.api.parsers.JsonParser"],
-    "DEFAULT_PAGINATION_CLASS": "annotate.api.pagination.ApiPagination",
-    "DEFAULT_SCHEMA_CLASS": "annotate.api.schema.ApiAutoSchema",
-    "EXCEPTION_HANDLER": "annotate.api.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JsonParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
     # Throttles tell clients apart by address (annotate.throttling reads it too).
     "NUM_PROXIES": RANKWISE_NUM_PROXIES,
 }

@@ -18,7 +18,7 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/v1/", include("annotate.api.urls")),
+    path("api/v1/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",
@@ -28,6 +28,6 @@ urlpatterns = [
     path("", include("annotate.urls")),
 ]
 
-handler400 = "annotate.api.errors.bad_request"
-handler404 = "annotate.api.errors.not_found"
-handler500 = "annotate.api.errors.server_error"
+handler400 = "api.errors.bad_request"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

@@ -109,7 +109,7 @@ def test_pages_load_their_scripts_as_static_files(project, annotator):
     task = inline_code(browser.get(pages["task"]).content.decode())
     assert task.external_scripts == ["/static/annotate/task.js"]
     docs = browser.get(pages["api docs"]).content.decode()
-    assert inline_code(docs).external_scripts == ["/static/annotate/api-docs.js"]
+    assert inline_code(docs).external_scripts == ["/static/api/docs.js"]
     assert 'data-schema-url="/api/schema/?format=json"' in docs
 
 

@@ -16,7 +16,7 @@ from annotate.services import (
     assignment_next,
     ranking_expand,
 )
-from annotate.tests.test_api import api_as, next_task
+from api.tests.test_api import api_as, next_task
 
 pytestmark = pytest.mark.django_db
 

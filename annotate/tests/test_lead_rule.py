@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from annotate import selectors
 from annotate.models import Annotation, Assignment, Membership, Project
 from annotate.services import assignment_next, membership_remove, membership_set
-from annotate.tests.test_api_permissions import submit_ranked
+from api.tests.test_api_permissions import submit_ranked
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from annotate.api.errors import bad_request, server_error
 from annotate.models import Annotation, Assignment, Prompt
 from annotate.services import assignment_next
+from api.errors import bad_request, server_error
 
 pytestmark = pytest.mark.django_db
 

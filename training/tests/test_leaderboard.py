@@ -7,6 +7,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from annotate.services import (
     Submission,
@@ -99,6 +100,28 @@ def test_leaderboard_matches_a_hand_computed_bradley_terry(board):
         ModelVersion.objects.get(name="round 1 DPO policy").pk,
         None,
     )
+
+
+def test_the_compare_view_shows_the_leaderboard_with_both_versions_marked(
+    board, lead, client
+):
+    # A staff lead of the project (the admin wants staff; the project wants a lead).
+    lead.is_staff = True
+    lead.save()
+    client.force_login(lead)
+    base, tuned = ModelVersion.objects.filter(project=board).order_by("pk")
+    page = client.get(
+        reverse("admin:training_modelversion_compare"),
+        {"left": base.pk, "right": tuned.pk},
+    )
+    assert page.status_code == 200
+    html = page.content.decode()
+    table = html[html.index('id="leaderboard"') : html.index('id="win-rates"')]
+    assert table.count('<tr class="marked">') == 2
+    # The tuned policy first with 3.5 wins of 5 games, as the fit above.
+    assert table.index("round 1 DPO policy") < table.index("base: tiny")
+    assert "0.35" in table and "3.5" in table
+    assert "5 head-to-head pairs from 5 prompts" in html
 
 
 def test_outputs_without_origin_compete_under_their_source(make_project, annotator):

@@ -3,7 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from annotate.api import auth, membership, quality, views
+from api import auth, membership, quality, views
 
 app_name = "api"
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from annotate.api.serializers import ImportReportSerializer, ImportSerializer
 from annotate.importing.jobs import import_job_status
 from annotate.models import ImportJob
+from api.serializers import ImportReportSerializer, ImportSerializer
 
 
 class ImportUploadSerializer(ImportSerializer):

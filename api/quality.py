@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotate.api import permissions
 from annotate.quality.selectors import quality_report_compute, quality_report_data
+from api import permissions
 from training.leaderboard import leaderboard_compute, leaderboard_data
 
 

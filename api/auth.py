@@ -13,8 +13,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from annotate import throttling, tokens
-from annotate.api.parsers import JsonParser
-from annotate.api.schema import ErrorSerializer
+from api.parsers import JsonParser
+from api.schema import ErrorSerializer
 
 
 class LoginThrottle(BaseThrottle):

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from annotate.models import Annotation, Project
 from annotate.services import assignment_next, membership_set
-from annotate.tests.test_api_permissions import submit_ranked
+from api.tests.test_api_permissions import submit_ranked
 from training import services
 from training.models import ModelVersion, Round
 from training.tests.fixtures_rounds import QUICK, drain

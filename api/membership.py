@@ -23,8 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotate import services
-from annotate.api import permissions
 from annotate.models import Membership, Project
+from api import permissions
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -16,7 +16,6 @@ from django.db.models import Model, Q, QuerySet
 from rest_framework.exceptions import NotFound, PermissionDenied
 
 from annotate import selectors
-from annotate.api.filters import MAX_ID
 from annotate.models import (
     Annotation,
     Assignment,
@@ -25,6 +24,7 @@ from annotate.models import (
     Project,
     Prompt,
 )
+from api.filters import MAX_ID
 
 
 def led_project_ids(user: User) -> QuerySet:

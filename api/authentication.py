@@ -1,7 +1,7 @@
 """How API requests authenticate: DRF's token, expiring (annotate.tokens).
 
 A module of its own: DRF imports the authentication classes while it defines
-APIView, so this one must not import rest_framework.views (annotate.api.auth does).
+APIView, so this one must not import rest_framework.views (api.auth does).
 """
 
 from __future__ import annotations

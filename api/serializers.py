@@ -15,8 +15,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotate import limits
-from annotate.api.filters import MAX_ID
-from annotate.api.permissions import member_projects
 from annotate.exporting import (
     MARGIN_HELP,
     TIES_HELP,
@@ -44,6 +42,8 @@ from annotate.models import (
 )
 from annotate.serializers import StoredTextField, SubmissionSerializer
 from annotate.text import clean_json
+from api.filters import MAX_ID
+from api.permissions import member_projects
 from training.models import ModelVersion, Round
 from training.services import LaunchRequest
 

@@ -22,9 +22,6 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from annotate import exporting, selectors, services
-from annotate.api import filters, import_serializers, permissions
-from annotate.api import serializers as api_serializers
-from annotate.api.schema import ConflictSerializer
 from annotate.exporting import services as exporting_services
 from annotate.importing import jobs as import_jobs
 from annotate.importing.service import ImportRejected, import_records
@@ -39,6 +36,9 @@ from annotate.models import (
     Prompt,
 )
 from annotate.serializers import SkipSerializer
+from api import filters, import_serializers, permissions
+from api import serializers as api_serializers
+from api.schema import ConflictSerializer
 from training import services as training_services
 from training.models import ModelVersion, Round
 
