@@ -15,7 +15,6 @@ from training.core.groups import encode_rankings
 from training.core.loop import apply_update, make_optimizer
 from training.core.models import load_policy, load_reward_model, save_model
 from training.core.precision import resolve_precision
-from training.core.recipe import run_training
 from training.core.reward import reward_step
 from training.core.reward_config import RewardConfig
 from training.core.rl_loop import rollouts_per_step
@@ -25,6 +24,7 @@ from training.core.sft import train_sft
 from training.core.sft_config import SFTConfig
 from training.tests.conftest import CPU
 from training.tests.fixtures_rl import MAX_NEW_TOKENS, space_reward, write_prompts
+from training.tests.gradients import assert_same_gradients, one_step_gradients
 
 DEMOS = [
     {"prompt": f"Question {i}: what is {i} plus {i}?", "completion": f"It is {2 * i}."}
@@ -105,18 +105,13 @@ def _reward_grads(
     groups = encode_rankings(
         tokenizer, _rankings(), max_length=64, chat_template="auto"
     )
-    state = run_training(
+    return one_step_gradients(
         model,
         groups,
         reward_step(model, config, CPU),
         config,
         pad_token_id=tokenizer.pad_token_id,
     )
-    assert state.step == 1
-    # The loop frees gradients before a step's forward, so the last step's remain.
-    return {
-        n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None
-    }
 
 
 def test_four_micro_batches_of_two_give_the_gradients_of_one_batch_of_eight(
@@ -124,9 +119,7 @@ def test_four_micro_batches_of_two_give_the_gradients_of_one_batch_of_eight(
 ) -> None:
     whole = _reward_grads(tiny_model_dir, tmp_path / "a", batch_size=8, accum=1)
     parts = _reward_grads(tiny_model_dir, tmp_path / "b", batch_size=2, accum=4)
-    assert whole.keys() == parts.keys() and whole
-    for name, grad in whole.items():
-        torch.testing.assert_close(parts[name], grad, atol=1e-5, rtol=1e-5, msg=name)
+    assert_same_gradients(whole, parts)
 
 
 def test_fp16_trains_with_a_loss_scaler_on_cpu(

@@ -14,7 +14,6 @@ from training.core.data import DataError, DemoExample, RankingExample
 from training.core.groups import collate_groups, encode_group
 from training.core.launch import run_launched
 from training.core.models import load_policy
-from training.core.recipe import run_training
 from training.core.sft import (
     as_demos,
     completion_tokens,
@@ -25,6 +24,7 @@ from training.core.sft import (
 from training.core.sft_config import SFTConfig
 from training.tests.conftest import CPU
 from training.tests.fixtures_training import PROMPTS, synthetic_completion
+from training.tests.gradients import assert_same_gradients, one_step_gradients
 
 DEMOS = [DemoExample("Say hi.", "hello there"), DemoExample("Count.", "one two")]
 
@@ -138,7 +138,7 @@ def _sft_grads(
         encode_group(tokenizer, d.prompt, [d.completion], [1], **ENCODING)
         for d in UNEVEN
     ]
-    state = run_training(
+    return one_step_gradients(
         model,
         groups,
         sft_step(model, CPU),
@@ -146,10 +146,6 @@ def _sft_grads(
         pad_token_id=tokenizer.pad_token_id,
         micro_batch_units=completion_tokens,
     )
-    assert state.step == 1
-    return {
-        n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None
-    }
 
 
 def test_accumulated_sft_weighs_every_completion_token_alike(
@@ -157,9 +153,7 @@ def test_accumulated_sft_weighs_every_completion_token_alike(
 ) -> None:
     whole = _sft_grads(tiny_model_dir, tmp_path / "a", batch_size=4, accum=1)
     parts = _sft_grads(tiny_model_dir, tmp_path / "b", batch_size=1, accum=4)
-    assert whole.keys() == parts.keys() and whole
-    for name, grad in whole.items():
-        torch.testing.assert_close(parts[name], grad, atol=1e-5, rtol=1e-5, msg=name)
+    assert_same_gradients(whole, parts)
 
 
 def test_two_processes_train_sft_as_one_at_the_same_global_batch(
