@@ -104,12 +104,18 @@ def prompts_open_to(*, project: Project, annotator: User) -> QuerySet[Prompt]:
 
 
 def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgress:
-    """Tasks this annotator finished, and how many more they could still get."""
+    """Tasks this annotator finished, and how many more they could still get.
+
+    Unserved gold prompts are not counted: they come only mixed into ordinary work
+    (services.assignment_next), so with no ordinary work left they never come.
+    """
     mine = Assignment.objects.filter(prompt__project=project, annotator=annotator)
+    ordinary = prompts_open_to(project=project, annotator=annotator).filter(
+        gold__isnull=True
+    )
     return AnnotatorProgress(
         done=mine.exclude(status=Assignment.Status.OPEN).count(),
-        available=mine.filter(status=Assignment.Status.OPEN).count()
-        + prompts_open_to(project=project, annotator=annotator).count(),
+        available=mine.filter(status=Assignment.Status.OPEN).count() + ordinary.count(),
     )
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from annotate.models import Assignment, Candidate, Prompt
 from annotate.quality.report import RankedTask, gold_score, quality_report
 from annotate.quality.selectors import quality_report_compute, quality_report_data
+from annotate.selectors import annotator_progress
 from annotate.services import (
     ReviewError,
     Submission,
@@ -166,8 +167,11 @@ def test_gold_rate_zero_never_serves_gold_and_gold_is_not_work_of_its_own(
         _submit(annotator, assignment, _in_id_order(assignment))
     project.gold_rate = 1.0
     project.save()
-    # No ordinary work left: the queue is empty even though a gold task is unseen.
+    # No ordinary work left: the queue is empty even though a gold task is unseen,
+    # and the annotator's progress says nothing is left to do.
     assert assignment_next(project=project, annotator=annotator) is None
+    progress = annotator_progress(project=project, annotator=annotator)
+    assert (progress.done, progress.available) == (2, 0)
 
 
 def _annotate_with_gold(project, users, truth):
