@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from annotate import selectors, services
+from annotate.exporting import jobs as export_jobs
 from annotate.importing import FORMATS
 from annotate.importing import jobs as import_jobs
 from annotate.importing.outcome import ImportRejected
@@ -32,6 +33,7 @@ from annotate.models import (
     Assignment,
     Candidate,
     Comparison,
+    ExportJob,
     GoldRanking,
     ImportJob,
     Judgement,
@@ -334,6 +336,7 @@ class ProjectAdmin(LeadRuleAdmin):
     ) -> TemplateResponse:
         """An import's page: its state and rows done, polled until it ends."""
         project = self._led_project(request, project_id)
+        import_jobs.import_jobs_reap_stale()
         job = get_object_or_404(ImportJob, pk=job_id, project=project)
         context = {
             **self.admin_site.each_context(request),
@@ -352,6 +355,7 @@ class ProjectAdmin(LeadRuleAdmin):
     ) -> JsonResponse:
         """The import page's poll."""
         project = self._led_project(request, project_id)
+        import_jobs.import_jobs_reap_stale()
         job = get_object_or_404(ImportJob, pk=job_id, project=project)
         return JsonResponse(import_jobs.import_job_status(job=job))
 
@@ -650,3 +654,46 @@ class GoldRankingAdmin(LeadRuleAdmin):
     ) -> None:
         obj.created_by = cast(User, request.user)
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(LeadRuleAdmin):
+    """Export jobs, to watch or delete (the file goes with its job); the export page
+    (/p/<slug>/export/) starts them."""
+
+    list_display = [
+        "id",
+        "project",
+        "format",
+        "file_type",
+        "state",
+        "rows",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["state", ("project", RELATED_ONLY)]
+    readonly_fields = [
+        field.name for field in ExportJob._meta.fields if field.name != "id"
+    ]
+
+    @admin.display(description="Format")
+    def format(self, job: ExportJob) -> str:
+        return str(job.options.get("format", ""))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        export_jobs.export_jobs_reap_stale()
+        return super().get_queryset(request)
+
+    def delete_model(self, request: HttpRequest, obj: ExportJob) -> None:
+        export_jobs.export_job_delete(job=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for job in queryset:
+            export_jobs.export_job_delete(job=job)

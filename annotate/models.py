@@ -228,7 +228,7 @@ class Prompt(models.Model):
         blank=True,
         help_text='Chat turns [{"role": …, "content": …}], or empty.',
     )
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[limits.METADATA])
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -377,8 +377,8 @@ class Annotation(models.Model):
         help_text="Sent by the browser; makes submit idempotent.",
     )
     skipped = models.BooleanField(default=False)
-    skip_reason = models.TextField(blank=True)
-    notes = models.TextField(blank=True)
+    skip_reason = models.TextField(blank=True, validators=[limits.SKIP_REASON])
+    notes = models.TextField(blank=True, validators=[limits.NOTES])
     source = models.CharField(
         max_length=16, choices=Source.choices, default=Source.HUMAN
     )
@@ -639,3 +639,59 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} of {self.file_name} ({self.state})"
+
+
+class ExportJob(models.Model):
+    """An export a worker writes to a file for its lead to download.
+
+    The file is kept under RANKWISE_VAR_DIR/exports/ (shared by web and workers) for
+    RANKWISE_EXPORT_RETENTION_HOURS after the job ends; deleting the job deletes it.
+    While the job runs, annotations done are in a progress file beside it.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Ready to download"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    options = models.JSONField(
+        default=dict,
+        help_text="Format, style and filters, as the form or the API gave them.",
+    )
+    file_type = models.CharField(max_length=16, help_text="jsonl or parquet.")
+    with_card = models.BooleanField(
+        default=False, help_text="A .zip of the file and its dataset card."
+    )
+    folder = models.CharField(
+        max_length=255, help_text="Where the file is written, under the var folder."
+    )
+    file_name = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    annotations_total = models.PositiveIntegerField(null=True, blank=True)
+    annotations_done = models.PositiveIntegerField(default=0)
+    rows = models.PositiveIntegerField(default=0, help_text="Records written.")
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["state", "finished_at"])]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of {self.project} ({self.state})"

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from annotate import limits
 from annotate.limits import TextLimit
 from annotate.services import Submission
 from annotate.text import NOTHING_READABLE, clean_text, is_blank
@@ -80,7 +81,9 @@ class SubmissionSerializer(serializers.Serializer):
         default=dict,
         help_text="Candidate id → list of flag keys that apply.",
     )
-    notes = StoredTextField(required=False, allow_blank=True, default="")
+    notes = StoredTextField(
+        required=False, allow_blank=True, default="", limit=limits.NOTES
+    )
     time_spent_ms = time_spent_field()
     confirm_conflicts = serializers.BooleanField(
         required=False,
@@ -103,5 +106,7 @@ class SubmissionSerializer(serializers.Serializer):
 
 class SkipSerializer(serializers.Serializer):
     client_id = serializers.UUIDField()
-    reason = StoredTextField(help_text="Why this task is skipped.")
+    reason = StoredTextField(
+        help_text="Why this task is skipped.", limit=limits.SKIP_REASON
+    )
     time_spent_ms = time_spent_field()

@@ -8,6 +8,21 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.project_detail, name="project"),
     path("p/<slug:slug>/export/", views.project_export, name="project_export"),
+    path(
+        "p/<slug:slug>/export/<int:job_id>/",
+        views.project_export_job,
+        name="project_export_job",
+    ),
+    path(
+        "p/<slug:slug>/export/<int:job_id>/status/",
+        views.project_export_job_status,
+        name="project_export_job_status",
+    ),
+    path(
+        "p/<slug:slug>/export/<int:job_id>/file/",
+        views.project_export_file,
+        name="project_export_file",
+    ),
     path("p/<slug:slug>/quality/", views.project_quality, name="project_quality"),
     path(
         "p/<slug:slug>/quality/<slug:name>.png",

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -24,15 +25,23 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework import serializers as drf_serializers
 
-from annotate import exporting, selectors, services
+from annotate import exporting, limits, selectors, services
 from annotate.bodies import (
     BodyError,
     body_too_large_message,
     field_errors,
     json_body_load,
 )
+from annotate.exporting import jobs as export_jobs
 from annotate.exporting.forms import ExportForm
-from annotate.models import K_MAX, Annotation, Assignment, Candidate, Project
+from annotate.models import (
+    K_MAX,
+    Annotation,
+    Assignment,
+    Candidate,
+    ExportJob,
+    Project,
+)
 from annotate.quality.plots import PLOTS, quality_plot_png
 from annotate.quality.selectors import own_work, quality_report_compute, trust_band
 from annotate.rendering import render_markdown
@@ -42,6 +51,9 @@ from annotate.serializers import (
     StoredTextField,
     SubmissionSerializer,
 )
+
+RECENT_EXPORTS = 10  # export jobs listed under the form
+EXPORT_POLL_MILLISECONDS = 1000
 
 # Offered on the skip page; the annotator may write any other reason.
 SKIP_REASONS = (
@@ -385,7 +397,9 @@ class DraftSerializer(drf_serializers.Serializer):
         required=False,
         default=dict,
     )
-    notes = StoredTextField(required=False, allow_blank=True, default="")
+    notes = StoredTextField(
+        required=False, allow_blank=True, default="", limit=limits.NOTES
+    )
 
     def to_draft(self) -> services.Draft:
         data = self.validated_data
@@ -436,11 +450,27 @@ def project_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
-    """GET: the export form. POST: the export (with its card, a .zip), streamed."""
+    """GET: the export form and the project's recent export jobs.
+
+    POST from the page (`delivery=job`): an export job a worker writes, then its
+    page. A POST without it (a script, an older page) gets the export (with its
+    card, a .zip) streamed, as it always did.
+    """
     project = _lead_project(request, slug)
     form = ExportForm(request.POST or None, project=project)
     if form.is_valid():
         try:
+            if request.POST.get("delivery") == "job":
+                job = export_jobs.export_job_create(
+                    project=project,
+                    options=form.options(),
+                    file_type=form.download_type(),
+                    with_card=form.with_card(),
+                    requested_by=_user(request),
+                )
+                return redirect(
+                    "annotate:project_export_job", slug=project.slug, job_id=job.pk
+                )
             download = exporting.export_download(
                 project=project,
                 options=form.options(),
@@ -458,8 +488,64 @@ def project_export(request: HttpRequest, slug: str) -> HttpResponseBase:
             )
             return response
     status = 400 if form.is_bound else 200
-    context = {"project": project, "form": form}
+    export_jobs.export_jobs_reap_stale()
+    context = {
+        "project": project,
+        "form": form,
+        "jobs": project.export_jobs.select_related("requested_by")[:RECENT_EXPORTS],
+        "retention_hours": export_jobs.export_retention_hours(),
+    }
     return render(request, "annotate/project_export.html", context, status=status)
+
+
+@login_required
+def project_export_job(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """An export job's page: its progress, polled until it ends, then its file."""
+    job = _export_job(request, slug, job_id)
+    context = {
+        "project": job.project,
+        "status": export_jobs.export_job_status(job=job),
+        "poll_milliseconds": EXPORT_POLL_MILLISECONDS,
+    }
+    return render(request, "annotate/project_export_job.html", context)
+
+
+@login_required
+def project_export_job_status(
+    request: HttpRequest, slug: str, job_id: int
+) -> JsonResponse:
+    """The export job page's poll."""
+    job = _export_job(request, slug, job_id)
+    response = JsonResponse(export_jobs.export_job_status(job=job))
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+def project_export_file(
+    request: HttpRequest, slug: str, job_id: int
+) -> HttpResponseBase:
+    """The finished export's file; 409 while it is not ready."""
+    job = _export_job(request, slug, job_id)
+    try:
+        path = export_jobs.export_job_file(job=job)
+    except exporting.ExportError as not_ready:
+        return HttpResponse(str(not_ready), status=409, content_type="text/plain")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=job.file_name,
+        content_type=job.content_type,
+    )
+
+
+def _export_job(request: HttpRequest, slug: str, job_id: int) -> ExportJob:
+    """One of the led project's export jobs, after failing those whose worker died."""
+    project = _lead_project(request, slug)
+    export_jobs.export_jobs_reap_stale()
+    job = get_object_or_404(ExportJob, pk=job_id, project=project)
+    job.project = project
+    return job
 
 
 @login_required

@@ -16,8 +16,11 @@ from rest_framework import serializers
 
 from annotate import limits
 from annotate.exporting import (
+    AGGREGATE_HELP,
     MARGIN_HELP,
+    MIN_TRUST_HELP,
     TIES_HELP,
+    WEIGHT_HELP,
     ExportFormat,
     ExportOptions,
     FileType,
@@ -39,6 +42,12 @@ from annotate.models import (
     Judgement,
     Project,
     Prompt,
+)
+from annotate.quality.selection import (
+    AGGREGATE_LABELS,
+    WEIGHTING_LABELS,
+    Aggregate,
+    Weighting,
 )
 from annotate.serializers import StoredTextField, SubmissionSerializer
 from annotate.text import clean_json
@@ -415,6 +424,10 @@ class RoundSerializer(serializers.ModelSerializer):
     launched_by = serializers.CharField(
         source="launched_by.username", read_only=True, allow_null=True
     )
+    data_settings = serializers.SerializerMethodField(
+        help_text="The data settings the round's snapshot was taken with (min_trust, "
+        "weighting, aggregate); the snapshot's details hold what they left out."
+    )
 
     class Meta:
         model = Round
@@ -429,6 +442,7 @@ class RoundSerializer(serializers.ModelSerializer):
             "policy_settings",
             "generation_settings",
             "launch_settings",
+            "data_settings",
             "base_policy",
             "snapshot",
             "reward_model",
@@ -441,6 +455,11 @@ class RoundSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
         ]
+
+    def get_data_settings(self, round_: Round) -> dict[str, Any]:
+        snapshot = round_.snapshot
+        details = snapshot.details if snapshot is not None else {}
+        return dict(details.get("data", {}).get("settings", {}))
 
 
 class RoundLaunchSerializer(serializers.Serializer):
@@ -456,6 +475,14 @@ class RoundLaunchSerializer(serializers.Serializer):
         default=dict,
         help_text='How the jobs start, e.g. {"processes": 2}: reward and DPO '
         "jobs under torchrun on that many GPUs.",
+    )
+    data_settings = PlainJsonObjectField(
+        required=False,
+        default=dict,
+        help_text="Which annotations train and their weight, e.g. "
+        '{"min_trust": 0.2, "weighting": "trust", "aggregate": "majority"}; '
+        "recorded in the round's snapshot. min_trust: " + MIN_TRUST_HELP + " "
+        "weighting: " + WEIGHT_HELP + " aggregate: " + AGGREGATE_HELP,
     )
     prompt_ids = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
@@ -510,6 +537,26 @@ class ExportSerializer(serializers.Serializer):
         help_text=MARGIN_HELP,
     )
     exclude_flagged_chosen = serializers.BooleanField(default=False)
+    include_rejected = serializers.BooleanField(
+        default=False,
+        help_text="Also export annotations a lead rejected in review (left out by "
+        "default).",
+    )
+    min_trust = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        default=None,
+        allow_null=True,
+        help_text=MIN_TRUST_HELP,
+    )
+    weighting = serializers.ChoiceField(
+        list(WEIGHTING_LABELS.items()), default=Weighting.NONE, help_text=WEIGHT_HELP
+    )
+    aggregate = serializers.ChoiceField(
+        list(AGGREGATE_LABELS.items()),
+        default=Aggregate.NONE,
+        help_text=AGGREGATE_HELP,
+    )
     desirable_min_likert = serializers.IntegerField(
         min_value=LIKERT_MIN, max_value=LIKERT_MAX, default=5
     )
@@ -518,7 +565,10 @@ class ExportSerializer(serializers.Serializer):
     )
 
     def options(self) -> ExportOptions:
-        return ExportOptions.from_values(self.validated_data)
+        values = self.validated_data
+        return ExportOptions.from_values(
+            {**values, "exclude_rejected": not values["include_rejected"]}
+        )
 
 
 class ImportSerializer(serializers.Serializer):

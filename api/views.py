@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from annotate import exporting, selectors, services
+from annotate.exporting import jobs as export_jobs
 from annotate.exporting import services as exporting_services
 from annotate.importing import jobs as import_jobs
 from annotate.importing.service import ImportRejected, import_records
@@ -30,13 +31,14 @@ from annotate.models import (
     Assignment,
     Candidate,
     Comparison,
+    ExportJob,
     ImportJob,
     Membership,
     Project,
     Prompt,
 )
 from annotate.serializers import SkipSerializer
-from api import filters, import_serializers, permissions
+from api import export_serializers, filters, import_serializers, permissions
 from api import serializers as api_serializers
 from api.schema import ConflictSerializer
 from training import services as training_services
@@ -397,7 +399,7 @@ class RoundViewSet(
     def visible_queryset(self) -> QuerySet:
         return (
             Round.objects.filter(project_id__in=permissions.led_project_ids(self.user))
-            .select_related("launched_by")
+            .select_related("launched_by", "snapshot")
             .order_by("id")
         )
 
@@ -481,37 +483,107 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         return Response(self.get_serializer(promotion.model_version).data)
 
 
-class ExportViewSet(ApiViewSet):
-    """Leads: a project's judgements as a TRL-format file download."""
+@extend_schema_view(
+    list=extend_schema(
+        description="Leads: the export jobs of the projects they lead, newest first."
+    ),
+    retrieve=extend_schema(
+        description="Leads: one export job: its state, annotations read of how "
+        "many and rows written, then its file's download URL, or why it failed."
+    ),
+    destroy=extend_schema(description="Leads: delete an export job and its file."),
+)
+class ExportViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """Leads: a project's judgements as a TRL-format file: streamed, or by a job."""
 
-    model = Project
-    serializer_class = api_serializers.ExportSerializer
+    model = ExportJob
+    serializer_class = export_serializers.ExportJobSerializer
     filter_backends: list = []
 
+    def visible_queryset(self) -> QuerySet:
+        export_jobs.export_jobs_reap_stale()
+        return ExportJob.objects.filter(project_id__in=self.led_project_ids)
+
     @extend_schema(
-        request=api_serializers.ExportSerializer,
+        request=export_serializers.ExportRequestSerializer,
         responses={
-            (200, content_type): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The export file, streamed."
-            )
-            for content_type in exporting_services.CONTENT_TYPES.values()
+            **{
+                (200, content_type): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="The export file, streamed."
+                )
+                for content_type in exporting_services.CONTENT_TYPES.values()
+            },
+            202: export_serializers.ExportJobSerializer,
         },
         description="Export the project's judgements (pairs, unpaired, rankings, "
         "ratings or raw) as JSONL or Parquet; same options as the export_data "
-        "command. 400 names the option that cannot be met.",
+        "command. `delivery: stream` (the default) answers the file itself; "
+        "`delivery: job` answers 202 with an export job at once (Location: its "
+        "URL), which a worker writes: GET it for progress, then its `download`. "
+        "400 names the option that cannot be met.",
     )
-    def create(self, request: Request) -> StreamingHttpResponse:
-        body = self.lead_body(api_serializers.ExportSerializer, "export its data")
+    def create(self, request: Request) -> Response | StreamingHttpResponse:
+        body = self.lead_body(export_serializers.ExportRequestSerializer, "export data")
+        project = body.validated_data["project"]
+        file_type = exporting.FileType(body.validated_data["file_type"])
+        with_card = body.validated_data["with_card"]
+        if body.validated_data["delivery"] == export_serializers.Delivery.JOB:
+            job = export_jobs.export_job_create(
+                project=project,
+                options=body.options(),
+                file_type=file_type,
+                with_card=with_card,
+                requested_by=self.user,
+            )
+            location = reverse("api:export-detail", args=[job.pk])
+            return Response(
+                self.get_serializer(job).data,
+                status=202,
+                headers={"Location": location},
+            )
         download = exporting.export_download(
-            project=body.validated_data["project"],
+            project=project,
             options=body.options(),
-            file_type=exporting.FileType(body.validated_data["file_type"]),
+            file_type=file_type,
+            with_card=with_card,
         )
         response = StreamingHttpResponse(
             download.chunks, content_type=download.content_type
         )
         response["Content-Disposition"] = f'attachment; filename="{download.filename}"'
         return response
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The export's file."
+            ),
+            409: OpenApiResponse(description="The export is not ready (or failed)."),
+        },
+        description="Leads: the finished export's file (the .jsonl, .parquet or "
+        ".zip); 409 while it is queued or running, or when it failed.",
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str) -> Response | FileResponse:
+        job = self.get_object()
+        try:
+            path = export_jobs.export_job_file(job=job)
+        except exporting.ExportError as not_ready:
+            return Response({"errors": {"state": str(not_ready)}}, status=409)
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=job.file_name,
+            content_type=job.content_type,
+        )
+
+    def perform_destroy(self, instance: ExportJob) -> None:
+        export_jobs.export_job_delete(job=instance)
 
 
 @extend_schema_view(
@@ -532,6 +604,7 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     filter_backends: list = []
 
     def visible_queryset(self) -> QuerySet:
+        import_jobs.import_jobs_reap_stale()
         return ImportJob.objects.filter(project_id__in=self.led_project_ids)
 
     @extend_schema(

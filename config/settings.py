@@ -279,6 +279,18 @@ RANKWISE_MAX_PROMPT_CHARS = int(os.environ.get("RANKWISE_MAX_PROMPT_CHARS", "100
 RANKWISE_MAX_INSTRUCTIONS_CHARS = int(
     os.environ.get("RANKWISE_MAX_INSTRUCTIONS_CHARS", "50000")
 )
+# What annotators write and what prompts carry (annotate.limits).
+RANKWISE_MAX_NOTES_CHARS = int(os.environ.get("RANKWISE_MAX_NOTES_CHARS", "10000"))
+RANKWISE_MAX_SKIP_REASON_CHARS = int(
+    os.environ.get("RANKWISE_MAX_SKIP_REASON_CHARS", "1000")
+)
+RANKWISE_MAX_METADATA_BYTES = int(
+    os.environ.get("RANKWISE_MAX_METADATA_BYTES", "65536")
+)
+# A finished export job's file is kept this long, then deleted with its job.
+RANKWISE_EXPORT_RETENTION_HOURS = float(
+    os.environ.get("RANKWISE_EXPORT_RETENTION_HOURS", "24")
+)
 # Imports (annotate.importing.caps): a file over either cap is refused before its
 # rows are decoded.
 RANKWISE_IMPORT_MAX_BYTES = int(

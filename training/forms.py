@@ -19,6 +19,7 @@ from annotate.models import Project, Prompt
 from training import services
 from training.hyperparameters import (
     Hyperparameter,
+    data_hyperparameters,
     generation_hyperparameters,
     hyperparameters,
     launch_hyperparameters,
@@ -30,7 +31,7 @@ from training.models import ModelVersion, Round
 
 @dataclass(frozen=True)
 class SettingsGroup:
-    """One settings dict of a round: policy, reward, generation or launch."""
+    """One settings dict of a round: policy, reward, generation, launch or data."""
 
     key: str  # the LaunchRequest attribute, also the prefix of refusal reasons
     prefix: str  # form field names are `<prefix>__<setting>`
@@ -43,7 +44,7 @@ class SettingsGroup:
 
 
 def settings_groups(project: Project) -> list[SettingsGroup]:
-    """One group per algorithm's policy settings, then reward, generation, launch."""
+    """Each algorithm's policy settings, then reward, generation, launch, data."""
     policy = [
         SettingsGroup(
             "policy_settings",
@@ -80,14 +81,20 @@ def settings_groups(project: Project) -> list[SettingsGroup]:
             "Launch: processes (GPUs) per training job",
             launch_hyperparameters(),
         ),
+        SettingsGroup(
+            "data_settings",
+            "data",
+            "Data: which annotations train, and their weight (annotation quality)",
+            data_hyperparameters(),
+        ),
     ]
 
 
 def setting_field(hyperparameter: Hyperparameter) -> forms.Field:
     """A form field for one setting: its default filled in, empty means default."""
     default = hyperparameter.default
-    if default is None:  # the trainer picks a value per loss; its help says which
-        help_text = f"{hyperparameter.help} (empty: the trainer's choice)"
+    if default is None:  # e.g. the trainer picks a value per loss; the help says
+        help_text = f"{hyperparameter.help} (empty: {hyperparameter.empty})"
     else:
         help_text = f"{hyperparameter.help} (default: {default})"
     common: dict[str, Any] = {
@@ -187,6 +194,7 @@ class RoundLaunchForm(forms.Form):
             "reward_settings": {},
             "generation_settings": {},
             "launch_settings": {},
+            "data_settings": {},
         }
         for group in self.active_groups():
             for h in group.hyperparameters:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from annotate.quality.selection import QualityOptions
 from training.core.configs import CONFIGS, DATA_PARALLEL, unwrap_optional
 from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
@@ -49,6 +50,7 @@ class Hyperparameter:
     help: str
     optional: bool
     choices: tuple[str, ...] = ()
+    empty: str = "the trainer's choice"  # what leaving an optional field empty means
 
 
 class SettingsError(ValueError):
@@ -84,6 +86,7 @@ def hyperparameters(
                 field.metadata.get("help", ""),
                 optional=kind is not hints[field.name],
                 choices=tuple(field.metadata.get("choices") or ()),
+                empty=field.metadata.get("empty", Hyperparameter.empty),
             )
         )
     return fields
@@ -99,6 +102,11 @@ def generation_hyperparameters() -> list[Hyperparameter]:
 
 def launch_hyperparameters() -> list[Hyperparameter]:
     return hyperparameters(LaunchConfig)
+
+
+def data_hyperparameters() -> list[Hyperparameter]:
+    """Which rankings the round trains on and their weights (annotation quality)."""
+    return hyperparameters(QualityOptions)
 
 
 def round_chat_template(algorithm: str, policy_settings: Mapping[str, Any]) -> str:
@@ -159,5 +167,9 @@ def validate_settings(
     try:
         config_class(**clean)
     except (TypeError, ValueError) as err:
-        raise SettingsError({prefix: str(err)}) from err
+        # A config that names the field at fault (QualityOptionError) is keyed by it.
+        field_name = getattr(err, "field", None)
+        key = f"{prefix}.{field_name}" if field_name else prefix
+        message = str(err).removeprefix(f"{field_name}: ")
+        raise SettingsError({key: message}) from err
     return clean

@@ -149,12 +149,40 @@ def _lineage(round_: Round) -> dict[str, Any]:
     accuracy = _number(reward.metrics.get("eval_accuracy")) if reward else None
     return {
         "snapshot": str(snapshot) if snapshot else "",
+        "data_selection": data_selection(snapshot.details) if snapshot else "",
         "base_policy": round_.base_policy.name,
         "reward_model": reward.name if reward else "",
         "reward_accuracy": accuracy,
         "policy": round_.policy.name if round_.policy else "",
         "candidates": round_.generated_candidates.count(),
     }
+
+
+def data_selection(details: dict[str, Any]) -> str:
+    """The snapshot's data settings in words: what they chose and left out."""
+    data = details.get("data")
+    if not data:
+        return ""  # launched before data settings existed: every ranking, weight 1
+    settings = data["settings"]
+    minimum = settings["min_trust"]
+    parts = [
+        f"min trust {minimum}" if minimum is not None else "no minimum trust",
+        f"weighting {settings['weighting']}",
+        f"aggregate {settings['aggregate']}",
+    ]
+    text = ", ".join(parts) + f"; {data['annotations']} annotations used"
+    left_out = data.get("left_out") or {}
+    if left_out:
+        text += "; left out: " + ", ".join(
+            f"{count} ({reason})" for reason, count in left_out.items()
+        )
+    weights = data.get("weights")
+    if weights:
+        text += (
+            f"; weights {weights['min']:.3f} to {weights['max']:.3f}, "
+            f"mean {weights['mean']:.3f}"
+        )
+    return text
 
 
 def _clock(moment: Any) -> str:

@@ -24,7 +24,15 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotate.limits import TextTooLong
-from annotate.models import Annotation, Comparison, Project, Prompt
+from annotate.models import Annotation, Comparison, Judgement, Project, Prompt
+from annotate.quality.selection import (
+    Judged,
+    QualityOptions,
+    Weighting,
+    select_rankings,
+    untied_pairs,
+)
+from annotate.quality.selectors import annotator_trust
 from annotate.services import prompt_create
 from training.capacity import capacity_problems
 from training.core.generate_config import GenerateConfig
@@ -88,6 +96,8 @@ class LaunchRequest:
     reward_settings: Mapping[str, Any] = field(default_factory=dict)
     generation_settings: Mapping[str, Any] = field(default_factory=dict)
     launch_settings: Mapping[str, Any] = field(default_factory=dict)
+    # Which rankings train and with what weight: QualityOptions' fields.
+    data_settings: Mapping[str, Any] = field(default_factory=dict)
     prompt_ids: Sequence[int] | None = None  # None: every prompt with no outputs yet
     new_prompts: Sequence[str] = ()
     base_policy: ModelVersion | None = None
@@ -137,14 +147,82 @@ def rankings_for_training(project: Project) -> Any:
 class TrainingData:
     """The rankings a round launched now would freeze, and their untied pairs."""
 
-    annotation_ids: list[int]
+    annotation_ids: list[int]  # every annotation used, folded ones included
     comparison_count: int
+    ranking_count: int  # rankings the trainer reads: annotations, or consensuses
+    details: dict[str, Any]  # the snapshot's "data" details (selection_details)
 
 
-def training_data(project: Project) -> TrainingData:
-    ids = list(rankings_for_training(project).values_list("id", flat=True))
-    comparisons = Comparison.objects.filter(annotation_id__in=ids, is_tie=False)
-    return TrainingData(ids, comparisons.count())
+def training_data(
+    project: Project, options: QualityOptions | None = None
+) -> TrainingData:
+    """The project's trainable rankings after the quality options (module doc)."""
+    options = options or QualityOptions()
+    annotations = rankings_for_training(project)
+    if options.is_default:  # every annotation as it is: no judgement to read
+        ids = list(annotations.values_list("id", flat=True))
+        comparisons = Comparison.objects.filter(annotation_id__in=ids, is_tie=False)
+        count = comparisons.count()
+        details = selection_details(options) | {"annotations": len(ids)}
+        return TrainingData(ids, count, len(ids), details)
+    trust = annotator_trust(project=project) if options.needs_trust else {}
+    selection = select_rankings(judged_rankings(annotations, trust), options)
+    details = selection_details(options, trust=trust) | {
+        "annotations": len(selection.annotation_ids),
+        "left_out": dict(selection.left_out),
+        "weights": selection.weight_summary(),
+    }
+    return TrainingData(
+        annotation_ids=selection.annotation_ids,
+        comparison_count=sum(untied_pairs(r.ranks) for r in selection.rankings),
+        ranking_count=len(selection.rankings),
+        details=details,
+    )
+
+
+def selection_details(
+    options: QualityOptions, *, trust: Mapping[int, float | None] | None = None
+) -> dict[str, Any]:
+    """What a snapshot records of its selection; `trust` is frozen when it weighs.
+
+    write_snapshot weighs the rankings by the frozen trust, so the file matches the
+    counts taken at launch however the annotators' trust moves afterwards.
+    """
+    details: dict[str, Any] = {
+        "settings": options.summary(),
+        "left_out": {},
+        "weights": None,
+    }
+    if options.weighting != Weighting.NONE and trust is not None:
+        details["trust"] = {str(user): value for user, value in trust.items()}
+    return details
+
+
+def judged_rankings(
+    annotations: Any, trust: Mapping[int, float | None]
+) -> list[Judged]:
+    """The annotations' rankings with their annotators' trust (None: no figure)."""
+    rows = Judgement.objects.filter(annotation__in=annotations).values_list(
+        "annotation_id",
+        "annotation__assignment__prompt_id",
+        "annotation__assignment__annotator_id",
+        "candidate_id",
+        "rank",
+    )
+    ranks: dict[int, dict[int, int]] = {}
+    owners: dict[int, tuple[int, int | None]] = {}
+    for annotation, prompt, annotator, candidate, rank in rows:
+        ranks.setdefault(annotation, {})[candidate] = rank
+        owners[annotation] = (prompt, annotator)
+    return [
+        Judged(
+            annotation=pk,
+            prompt=prompt,
+            trust=trust.get(annotator) if annotator is not None else None,
+            ranks=ranks[pk],
+        )
+        for pk, (prompt, annotator) in owners.items()
+    ]
 
 
 def launch_blockers(
@@ -159,12 +237,13 @@ def launch_blockers(
             "wait for it to finish or cancel it."
         )
     data = data or training_data(project)
-    n_rankings, n_comparisons = len(data.annotation_ids), data.comparison_count
+    n_rankings, n_comparisons = data.ranking_count, data.comparison_count
     if n_rankings < MIN_RANKINGS or n_comparisons < MIN_COMPARISONS:
         reasons["data"] = (
             f"Not enough data: {n_rankings} rankings and {n_comparisons} comparisons; "
             f"a round needs at least {MIN_RANKINGS} rankings and "
             f"{MIN_COMPARISONS} comparisons."
+            + _left_out_note(data.details.get("left_out", {}))
         )
     held_out = EvaluationSet.objects.filter(project=project).first()
     if held_out is not None:
@@ -177,6 +256,13 @@ def launch_blockers(
                 "Choose another evaluation set in the admin."
             )
     return reasons
+
+
+def _left_out_note(left_out: Mapping[str, int]) -> str:
+    if not left_out:
+        return ""
+    reasons = "; ".join(f"{count} {reason}" for reason, count in left_out.items())
+    return f" The data settings left out annotations: {reasons}."
 
 
 def fresh_prompts(project: Project) -> Any:
@@ -328,9 +414,12 @@ def round_launch(
 ) -> Round:
     """Freeze the data, create the round and queue its first job; or LaunchRefused."""
     Project.objects.select_for_update().get(pk=project.pk)
-    data = training_data(project)
-    reasons = launch_blockers(project, data)
+    reasons: dict[str, str] = {}
     settings_by_group = _validated_settings(request, project, reasons)
+    # The data settings shape the snapshot, not a job: they are kept in its details.
+    data_options = QualityOptions(**settings_by_group.pop("data_settings", {}))
+    data = training_data(project, data_options)
+    reasons.update(launch_blockers(project, data))
     if request.algorithm not in Round.Algorithm.values:
         reasons["algorithm"] = (
             f"Unknown algorithm {request.algorithm!r}; expected one of "
@@ -359,9 +448,10 @@ def round_launch(
     snapshot = DataSnapshot.objects.create(
         project=project,
         annotation_ids=data.annotation_ids,
-        ranking_count=len(data.annotation_ids),
+        ranking_count=data.ranking_count,
         comparison_count=data.comparison_count,
         path="",
+        details={"data": data.details},
     )
     number = (project.rounds.aggregate(n=Max("number"))["n"] or 0) + 1
     round_ = Round.objects.create(
@@ -584,6 +674,7 @@ def _validated_settings(
             GENERATION_FIELDS,
         ),
         "launch_settings": (LaunchConfig, request.launch_settings, ()),
+        "data_settings": (QualityOptions, request.data_settings, ()),
     }
     if request.algorithm in Round.Algorithm.values:
         groups["policy_settings"] = (

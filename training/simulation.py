@@ -39,6 +39,7 @@ from annotate.models import (
     Membership,
     Project,
 )
+from annotate.quality.selection import QualityOptions
 from annotate.services import (
     Submission,
     annotation_submit,
@@ -144,6 +145,7 @@ class SimulationConfig:
     reward_settings: Mapping[str, Any] = field(default_factory=dict)
     generation_settings: Mapping[str, Any] = field(default_factory=dict)
     launch_settings: Mapping[str, Any] = field(default_factory=dict)
+    data_settings: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def judges_per_prompt(self) -> int:
@@ -485,6 +487,7 @@ def _settings_checked(
         ("reward", RewardConfig, config.reward_settings, ()),
         ("generation", GenerateConfig, config.generation_settings, GENERATION_FIELDS),
         ("launch", LaunchConfig, config.launch_settings, ()),
+        ("data", QualityOptions, config.data_settings, ()),
     ]
     if config.algorithm in Round.Algorithm.values:
         policy_class = policy_config_class(config.algorithm)
@@ -542,6 +545,7 @@ def simulation_run(
             reward_settings=groups["reward"],
             generation_settings=groups["generation"],
             launch_settings=groups["launch"],
+            data_settings=groups["data"],
             new_prompts=new_prompts,
         )
         started = time.monotonic()

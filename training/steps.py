@@ -19,6 +19,14 @@ from django.db import transaction
 
 from annotate import limits
 from annotate.models import Annotation, Candidate, Prompt
+from annotate.quality.selection import (
+    Aggregate,
+    Judged,
+    QualityOptions,
+    Selected,
+    Weighting,
+    select_rankings,
+)
 from annotate.services import candidate_create
 from annotate.text import clean_text, is_blank
 from training import selectors
@@ -290,19 +298,50 @@ def generation_settings(round_: Round) -> dict[str, Any]:
 
 
 def write_snapshot(round_: Round) -> Path:
-    """The snapshot's rankings as TRL rankings JSONL (written once, atomically)."""
+    """The snapshot's rankings as TRL rankings JSONL (written once, atomically).
+
+    The data settings frozen at launch (snapshot details) decide each record: one
+    per annotation, or one consensus per prompt, with `weight` when they weigh.
+    """
     snapshot = round_.snapshot
     assert snapshot is not None
     path = Path(snapshot.path)
     if path.is_file():
         return path
-    annotations = (
-        Annotation.objects.filter(id__in=snapshot.annotation_ids)
+    annotations = {
+        annotation.pk: annotation
+        for annotation in Annotation.objects.filter(id__in=snapshot.annotation_ids)
         .select_related("assignment__prompt")
         .prefetch_related("judgements__candidate")
-        .order_by("id")
+    }
+    options, trust = _frozen_selection(snapshot.details.get("data", {}))
+    judged = [
+        Judged(
+            annotation=pk,
+            prompt=annotation.assignment.prompt_id,
+            trust=trust.get(annotation.assignment.annotator_id),
+            ranks={j.candidate_id: j.rank for j in annotation.judgements.all()},
+        )
+        for pk, annotation in annotations.items()
+    ]
+    # min_trust was applied at launch: annotation_ids holds only what it kept.
+    selected = select_rankings(judged, dataclasses.replace(options, min_trust=None))
+    records = (
+        _ranking_record(ranking, annotations, options)
+        for ranking in sorted(selected.rankings, key=lambda r: r.annotations[0])
     )
-    return write_jsonl(path, (_ranking_record(a) for a in annotations))
+    return write_jsonl(path, records)
+
+
+def _frozen_selection(
+    data: dict[str, Any],
+) -> tuple[QualityOptions, dict[int | None, float | None]]:
+    """The launch's data settings and the trust it froze (by annotator id)."""
+    options = QualityOptions(**data.get("settings", {}))
+    trust: dict[int | None, float | None] = {
+        int(user): value for user, value in data.get("trust", {}).items()
+    }
+    return options, trust
 
 
 def write_prompts(round_: Round, prompts: Iterable[Prompt], name: str) -> Path:
@@ -323,17 +362,30 @@ def ensure_model(version: ModelVersion) -> str:
     return version.path
 
 
-def _ranking_record(annotation: Annotation) -> dict[str, Any]:
-    prompt = annotation.assignment.prompt
-    judgements = sorted(annotation.judgements.all(), key=lambda j: j.candidate_id)
-    value = _prompt_value(prompt)
-    record = {
-        "prompt": value,
-        "completions": [as_reply(value, j.candidate.text) for j in judgements],
-        "ranks": [j.rank for j in judgements],
-        "annotation_id": annotation.pk,
+def _ranking_record(
+    ranking: Selected, annotations: dict[int, Annotation], options: QualityOptions
+) -> dict[str, Any]:
+    """One record: the ranking's outputs by id, ranks, provenance and weight."""
+    folded = [annotations[pk] for pk in ranking.annotations]
+    prompt = folded[0].assignment.prompt
+    candidates = {
+        j.candidate_id: j.candidate for a in folded for j in a.judgements.all()
     }
-    return record | _sampled_tokens([j.candidate for j in judgements])
+    ordered = [candidates[pk] for pk in sorted(ranking.ranks)]
+    value = _prompt_value(prompt)
+    record: dict[str, Any] = {
+        "prompt": value,
+        "completions": [as_reply(value, c.text) for c in ordered],
+        "ranks": [ranking.ranks[c.pk] for c in ordered],
+    }
+    if options.aggregate == Aggregate.NONE:
+        record["annotation_id"] = ranking.annotations[0]
+    else:
+        record["annotation_ids"] = list(ranking.annotations)
+        record["annotations_folded"] = len(ranking.annotations)
+    if options.weighting != Weighting.NONE:
+        record["weight"] = ranking.weight
+    return record | _sampled_tokens(ordered)
 
 
 def _sampled_tokens(candidates: list[Candidate]) -> dict[str, Any]:
@@ -420,8 +472,9 @@ def _record_mix(round_: Round, config: Any, metrics: dict[str, Any]) -> None:
         "online_pairs": metrics["n_online_pairs"],
         "online_samples_per_prompt": config.online_samples,
         "online_pair_weight": config.online_pair_weight,
-        "weights": "each human ranking weighs 1 in total (1/pairs per pair); each "
-        "online pair weighs online_pair_weight",
+        "weights": "each human ranking weighs its snapshot weight in total (1, or "
+        "its annotator's trust under data.weighting=trust), split evenly over its "
+        "pairs; each online pair weighs online_pair_weight",
     }
     DataSnapshot.objects.filter(pk=round_.snapshot.pk).update(
         details={**round_.snapshot.details, "policy_training": mix}

@@ -1,8 +1,11 @@
 """Exporting judgements in TRL's formats: JSONL, Parquet or a `datasets` folder."""
 
 from annotate.exporting.options import (
+    AGGREGATE_HELP,
     MARGIN_HELP,
+    MIN_TRUST_HELP,
     TIES_HELP,
+    WEIGHT_HELP,
     ExportError,
     ExportFormat,
     ExportOptions,
@@ -22,8 +25,11 @@ from annotate.exporting.services import (
 )
 
 __all__ = [
+    "AGGREGATE_HELP",
     "MARGIN_HELP",
+    "MIN_TRUST_HELP",
     "TIES_HELP",
+    "WEIGHT_HELP",
     "ExportDownload",
     "ExportError",
     "ExportFormat",

@@ -9,6 +9,9 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from annotate.exporting.options import (
+    AGGREGATE_HELP,
+    MIN_TRUST_HELP,
+    WEIGHT_HELP,
     ExportFormat,
     ExportOptions,
     FileType,
@@ -18,6 +21,12 @@ from annotate.exporting.options import (
     TiePolicy,
 )
 from annotate.models import Annotation, Candidate, Judgement, Project
+from annotate.quality.selection import (
+    AGGREGATE_LABELS,
+    WEIGHTING_LABELS,
+    Aggregate,
+    Weighting,
+)
 
 DOWNLOAD_TYPES = [
     (FileType.JSONL, FileType.JSONL.label),
@@ -70,6 +79,26 @@ class ExportForm(forms.Form):
     exclude_flagged_chosen = forms.BooleanField(
         required=False, label="Never a flagged output as chosen"
     )
+    min_trust = forms.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        required=False,
+        label="Minimum annotator trust",
+        help_text=MIN_TRUST_HELP,
+    )
+    weighting = forms.ChoiceField(
+        choices=list(WEIGHTING_LABELS.items()),
+        initial=Weighting.NONE,
+        required=False,
+        help_text=WEIGHT_HELP,
+    )
+    aggregate = forms.ChoiceField(
+        choices=list(AGGREGATE_LABELS.items()),
+        initial=Aggregate.NONE,
+        required=False,
+        label="Several annotations of one prompt",
+        help_text=AGGREGATE_HELP,
+    )
     # Asked the other way round: a checkbox left out of a post reads as unticked,
     # and rejected work must stay out unless someone asks for it.
     include_rejected = forms.BooleanField(
@@ -98,9 +127,15 @@ class ExportForm(forms.Form):
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
 
+    # A form posted without these (an older page, a script) gets their defaults.
     def clean_margin(self) -> str:
-        # A form posted without the field (an older page, a script) gets the default.
         return self.cleaned_data["margin"] or MarginSource.NONE
+
+    def clean_weighting(self) -> str:
+        return self.cleaned_data["weighting"] or Weighting.NONE
+
+    def clean_aggregate(self) -> str:
+        return self.cleaned_data["aggregate"] or Aggregate.NONE
 
     def options(self) -> ExportOptions:
         """The validated form as export options."""

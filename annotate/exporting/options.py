@@ -9,6 +9,14 @@ from typing import Any
 from django.db import models
 
 from annotate.models import LIKERT_MAX, LIKERT_MIN
+from annotate.quality.selection import (
+    AGGREGATE_LABELS,
+    WEIGHTING_LABELS,
+    Aggregate,
+    QualityOptionError,
+    QualityOptions,
+    Weighting,
+)
 
 
 class ExportError(ValueError):
@@ -82,6 +90,24 @@ MARGIN_HELP = (
 )
 
 
+RANKED_FORMATS = (ExportFormat.PAIRS, ExportFormat.RANKINGS)
+# The command's, form's and API's help of the quality options.
+WEIGHT_HELP = (
+    "Pairs and rankings: how much each ranking weighs. "
+    + "".join(f"{label}. " for label in WEIGHTING_LABELS.values())
+    + "Pairs multiply their weight (1/pairs of the ranking) by it; rankings get a "
+    "weight column. TRL's trainers drop a weight column; rankwise's trainer reads it."
+)
+AGGREGATE_HELP = "Pairs and rankings: several annotations of one prompt. " + "".join(
+    f"{label}. " for label in AGGREGATE_LABELS.values()
+)
+MIN_TRUST_HELP = (
+    "0-1: leave out annotators whose trust is below this; annotations without a "
+    "trust figure (no shared or gold task yet, or imported) are left out too. "
+    "Empty: no minimum."
+)
+
+
 @dataclass(frozen=True)
 class ExportOptions:
     """One export: format, style and filters. Defaults export everything judged."""
@@ -96,6 +122,10 @@ class ExportOptions:
     margin: MarginSource = MarginSource.NONE  # pairs: the TRL `margin` column
     exclude_flagged_chosen: bool = False
     exclude_rejected: bool = True  # leave out annotations a lead rejected in review
+    # Annotation quality (annotate/quality/selection.py defines them; see `quality`).
+    min_trust: float | None = None
+    weighting: str = Weighting.NONE.value
+    aggregate: str = Aggregate.NONE.value
     desirable_min_likert: int = 5  # unpaired: label true from this rating up
     undesirable_max_likert: int = 3  # unpaired: label false up to this rating
     test_fraction: float = 0.1  # datasets folders only: share of prompts in test
@@ -117,6 +147,7 @@ class ExportOptions:
                     f"{name}: {value!r} is not one of {', '.join(choices.values)}"
                 )
             object.__setattr__(self, name, choices(value))
+        self._check_quality()
         self._check_fraction("min_agreement", self.min_agreement)
         self._check_fraction("test_fraction", self.test_fraction)
         if not (
@@ -136,6 +167,31 @@ class ExportOptions:
         """Options from a form's or a command line's values; others are ignored."""
         names = {option.name for option in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in names})
+
+    @property
+    def quality(self) -> QualityOptions:
+        """The quality-aware selection, as training snapshots take it too."""
+        return QualityOptions(self.min_trust, self.weighting, self.aggregate)
+
+    def _check_quality(self) -> None:
+        """Valid quality options; weights and consensus only where rankings are."""
+        try:
+            quality = self.quality
+        except QualityOptionError as error:
+            raise ExportError(str(error)) from error
+        object.__setattr__(self, "weighting", quality.weighting)
+        object.__setattr__(self, "aggregate", quality.aggregate)
+        if self.format in RANKED_FORMATS:
+            return
+        for name, off in (
+            ("weighting", Weighting.NONE),
+            ("aggregate", Aggregate.NONE),
+        ):
+            if getattr(quality, name) != off:
+                raise ExportError(
+                    f"{name}: applies to the {' and '.join(RANKED_FORMATS)} "
+                    f"formats, not {str(self.format)!r}; expected {off}"
+                )
 
     @staticmethod
     def _check_fraction(name: str, value: float) -> None:
@@ -157,6 +213,7 @@ class ExportOptions:
             ("margin", str(self.margin)),
             ("exclude_flagged_chosen", str(self.exclude_flagged_chosen)),
             ("exclude_rejected", str(self.exclude_rejected)),
+            *((name, str(value)) for name, value in self.quality.summary().items()),
             ("desirable_min_likert", str(self.desirable_min_likert)),
             ("undesirable_max_likert", str(self.undesirable_max_likert)),
             ("test_fraction", str(self.test_fraction)),

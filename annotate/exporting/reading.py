@@ -23,6 +23,7 @@ from annotate.exporting.options import (
     SourceFilter,
 )
 from annotate.models import Annotation, Judgement, Project
+from annotate.quality.selectors import annotator_trust
 
 CHUNK_SIZE = 500  # annotations per query; their judgements are prefetched per chunk
 
@@ -85,6 +86,25 @@ class Pseudonyms:
             digest = hmac.new(self._key, f"annotator:{user_id}".encode(), "sha256")
             self._known[user_id] = digest.hexdigest()[:16]
         return self._known[user_id]
+
+
+def export_trust(
+    annotations: QuerySet[Annotation], options: ExportOptions
+) -> dict[str, float | None]:
+    """Annotator pseudonym → trust, when min_trust or weighting needs it (else {}).
+
+    The project is the one the exported annotations belong to.
+    """
+    if not options.quality.needs_trust:
+        return {}
+    project = Project.objects.filter(
+        prompts__assignments__annotation__in=annotations.values("pk")[:1]
+    ).first()
+    if project is None:  # nothing to export, so nobody to weigh
+        return {}
+    pseudonyms = Pseudonyms()
+    trust = annotator_trust(project=project)
+    return {pseudonyms(user_id): value for user_id, value in trust.items()}
 
 
 def annotator_ids(*, project: Project, usernames: Sequence[str]) -> list[int]:
@@ -165,10 +185,12 @@ def _judged(annotation: Annotation, pseudonyms: Pseudonyms) -> JudgedAnnotation:
     assignment = annotation.assignment
     return JudgedAnnotation(
         annotation_id=annotation.pk,
+        # An imported judgement carries the pseudonym its data named, so that an
+        # export re-imported elsewhere still tells its annotators apart.
         annotator=(
             pseudonyms(assignment.annotator_id)
             if assignment.annotator_id is not None
-            else None
+            else annotation.import_annotator or None
         ),
         source=annotation.source,
         skipped=annotation.skipped,

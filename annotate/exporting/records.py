@@ -7,8 +7,10 @@ provenance. `schemas.py` gives the Parquet/Arrow type of each field.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -22,6 +24,15 @@ from annotate.exporting.options import (
     TiePolicy,
 )
 from annotate.exporting.reading import JudgedAnnotation, JudgedOutput, PromptGroup
+from annotate.quality.selection import (
+    Aggregate,
+    Weighting,
+    WeightTally,
+    consensus_ranks,
+    folded_weight,
+    left_out_reason,
+    ranking_weight,
+)
 from annotate.ranking import ExpandedPair, expand_ranking
 
 Record = dict[str, Any]
@@ -41,6 +52,8 @@ class ExportStats:
     annotators: set[str] = field(default_factory=set)  # bounded by the user count
     left_out: Counter[str] = field(default_factory=Counter)  # reason -> rows
     tie_rows: int = 0  # pairs rows with tie=true (ties=keep or split)
+    consensus_rankings: int = 0  # aggregate: one per prompt, folding its annotations
+    weights: WeightTally = field(default_factory=WeightTally)  # per exported ranking
 
 
 def render_prompt(text: str, messages: list[dict[str, str]], style: Style) -> Text:
@@ -63,22 +76,117 @@ def render_completion(text: str, style: Style) -> Text:
 
 
 def group_records(
-    group: PromptGroup, options: ExportOptions, stats: ExportStats
+    group: PromptGroup,
+    options: ExportOptions,
+    stats: ExportStats,
+    trust: Mapping[str, float | None] | None = None,
 ) -> Iterator[Record]:
-    """Every record of one prompt in the chosen format, filters applied."""
-    agreement = PromptAgreement([a.ranks for a in group.annotations])
+    """Every record of one prompt in the chosen format, filters applied.
+
+    `trust` maps annotator pseudonyms to their trust, for min_trust and weighting.
+    """
+    kept = _trusted(group.annotations, options, stats, trust or {})
+    if not kept:
+        return
+    group = dataclasses.replace(group, annotations=tuple(a for a, _ in kept))
+    # Agreement is among the rankings exported, before any are folded together.
+    agreement = PromptAgreement([a.ranks for a, _ in kept])
     prompt = render_prompt(group.text, group.messages, options.style)
-    for annotation in group.annotations:
+    for annotation, _ in kept:
         stats.annotations += 1
         if annotation.annotator is not None:
             stats.annotators.add(annotation.annotator)
-        context = _Context(group, annotation, agreement, prompt, options, stats)
+    for annotation, weight, folded in _folded(kept, options, stats):
+        if options.weighting != Weighting.NONE:
+            stats.weights.add(weight)
+        context = _Context(
+            group, annotation, agreement, prompt, options, stats, weight, folded
+        )
         if options.format == ExportFormat.PAIRS:
             yield from _pairs(context)
         elif agreement.ranking(annotation.ranks) < options.min_agreement:
             stats.left_out["annotation below min_agreement"] += 1
         else:
             yield from BUILDERS[options.format](context)
+
+
+def _trusted(
+    annotations: Sequence[JudgedAnnotation],
+    options: ExportOptions,
+    stats: ExportStats,
+    trust: Mapping[str, float | None],
+) -> list[tuple[JudgedAnnotation, float]]:
+    """The annotations min_trust keeps, each with its weight (selection.py)."""
+    kept = []
+    for annotation in annotations:
+        figure = trust.get(annotation.annotator) if annotation.annotator else None
+        reason = left_out_reason(figure, options.min_trust)
+        if reason is not None:
+            stats.left_out[reason] += 1
+            continue
+        kept.append((annotation, ranking_weight(figure, options.weighting)))
+    return kept
+
+
+def _folded(
+    kept: list[tuple[JudgedAnnotation, float]],
+    options: ExportOptions,
+    stats: ExportStats,
+) -> list[tuple[JudgedAnnotation, float, tuple[int, ...]]]:
+    """(annotation, weight, ids folded into it): each one, or the prompt's consensus."""
+    method = options.aggregate
+    if method == Aggregate.NONE:
+        return [(annotation, weight, ()) for annotation, weight in kept]
+    annotations = [annotation for annotation, _ in kept]
+    weights = [weight for _, weight in kept]
+    ranks = consensus_ranks(method, [a.ranks for a in annotations], weights)
+    stats.consensus_rankings += 1
+    return [
+        (
+            consensus_annotation(annotations, ranks),
+            folded_weight(weights, options.weighting),
+            tuple(annotation.annotation_id for annotation in annotations),
+        )
+    ]
+
+
+def consensus_annotation(
+    annotations: Sequence[JudgedAnnotation], ranks: Mapping[int, int]
+) -> JudgedAnnotation:
+    """The prompt's annotations as one: consensus ranks, low median Likert, flags."""
+    outputs: dict[int, list[JudgedOutput]] = {}
+    for annotation in annotations:
+        for output in annotation.outputs:
+            outputs.setdefault(output.candidate_id, []).append(output)
+    merged = [
+        JudgedOutput(
+            candidate_id=candidate,
+            text=judged[0].text,
+            model=judged[0].model,
+            round=judged[0].round,
+            rank=ranks[candidate],
+            likert=statistics.median_low(o.likert for o in judged),
+            flags=tuple(sorted({flag for o in judged for flag in o.flags})),
+        )
+        for candidate, judged in outputs.items()
+    ]
+    annotators = {a.annotator for a in annotations}
+    sources = {a.source for a in annotations}
+    completed = [a.completed_at for a in annotations if a.completed_at is not None]
+    return JudgedAnnotation(
+        annotation_id=0,  # stands for several; records carry annotation_ids instead
+        annotator=annotators.pop() if len(annotators) == 1 else None,
+        source=sources.pop() if len(sources) == 1 else "mixed",
+        skipped=False,
+        skip_reason="",
+        notes="",
+        import_source="",
+        time_spent_ms=None,
+        created_at=max(a.created_at for a in annotations),
+        completed_at=max(completed, default=None),
+        display_order=(),
+        outputs=tuple(sorted(merged, key=lambda o: (o.rank, o.candidate_id))),
+    )
 
 
 @dataclass(frozen=True)
@@ -89,17 +197,30 @@ class _Context:
     prompt: Text
     options: ExportOptions
     stats: ExportStats
+    weight: float  # the ranking's (selection.py); 1 without weighting
+    folded: tuple[int, ...]  # aggregate: the annotations folded into this one
 
     def completion(self, output: JudgedOutput) -> Text:
         return render_completion(output.text, self.options.style)
 
     def ids(self) -> Record:
-        return {
+        aggregated = self.options.aggregate != Aggregate.NONE
+        ids: Record = {
             "prompt_id": self.group.prompt_id,
-            "annotation_id": self.annotation.annotation_id,
+            "annotation_id": None if aggregated else self.annotation.annotation_id,
             "annotator": self.annotation.annotator,
             "source": self.annotation.source,
         }
+        if aggregated:
+            ids["annotation_ids"] = list(self.folded)
+            ids["annotations_folded"] = len(self.folded)
+        return ids
+
+    def ranking_weight(self) -> Record:
+        """The `weight` column of a ranking, present only when weighting is on."""
+        if self.options.weighting == Weighting.NONE:
+            return {}
+        return {"weight": self.weight}
 
 
 def _pairs(context: _Context) -> Iterator[Record]:
@@ -147,7 +268,7 @@ def _pair_record(
         "chosen": context.completion(chosen),
         "rejected": context.completion(rejected),
         **_margin(pair, context.options.margin),
-        "weight": pair.weight,
+        "weight": pair.weight * context.weight,
         "tie": pair.is_tie,
         "rank_gap": pair.rank_gap,
         "likert_gap": pair.likert_gap,
@@ -235,6 +356,7 @@ def _rankings(context: _Context) -> Iterator[Record]:
         "flags": [list(output.flags) for output in outputs],
         "agreement": context.agreement.ranking(context.annotation.ranks),
         "judges": len(context.group.annotations),
+        **context.ranking_weight(),
         **context.ids(),
         "candidate_ids": [output.candidate_id for output in outputs],
         "models": [output.model for output in outputs],

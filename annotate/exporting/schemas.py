@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from annotate.exporting.options import ExportFormat, ExportOptions, MarginSource, Style
+from annotate.quality.selection import Aggregate, Weighting
 
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 FLAGS = pa.list_(pa.string())
@@ -125,9 +126,23 @@ FIELDS = {
 }
 
 
+# Aggregated records stand for several annotations: annotation_id is null there.
+FOLDED = [("annotation_ids", pa.list_(pa.int64())), ("annotations_folded", pa.int32())]
+
+
 def schema_for(options: ExportOptions) -> pa.Schema:
     """The Arrow schema of the records these options export."""
     text = _text(options.style)
     if options.format == ExportFormat.PAIRS:
-        return pa.schema(_pairs(text, margin=options.margin != MarginSource.NONE))
-    return pa.schema(FIELDS[options.format](text))
+        fields = _pairs(text, margin=options.margin != MarginSource.NONE)
+    else:
+        fields = FIELDS[options.format](text)
+    if options.format == ExportFormat.RANKINGS and (
+        options.weighting != Weighting.NONE
+    ):
+        at = [name for name, _ in fields].index("judges") + 1
+        fields = [*fields[:at], ("weight", pa.float64()), *fields[at:]]
+    if options.aggregate != Aggregate.NONE:
+        at = [name for name, _ in fields].index("source") + 1
+        fields = [*fields[:at], *FOLDED, *fields[at:]]
+    return pa.schema(fields)

@@ -21,6 +21,7 @@ from annotate.exporting.reading import (
     annotation_queryset,
     annotator_ids,
     check_rounds,
+    export_trust,
     prompt_groups,
 )
 from annotate.exporting.records import ExportStats, Record, group_records
@@ -40,6 +41,8 @@ from annotate.models import Annotation, Project
 WHOLE = "all"  # the one split of a JSONL or Parquet file
 REJECTED_REASON = "annotation rejected in review (exclude_rejected)"
 TRAIN, TEST = "train", "test"
+# progress(annotations read, records written), as an export job reports them
+Progress = Callable[[int, int], None]
 CONTENT_TYPES = {
     FileType.JSONL: "application/x-ndjson",
     FileType.PARQUET: "application/vnd.apache.parquet",
@@ -135,11 +138,13 @@ def export_download(
     options: ExportOptions,
     file_type: FileType,
     with_card: bool = False,
+    progress: Progress | None = None,
 ) -> ExportDownload:
     """The export as a streamed file, or a .zip of it and its dataset card.
 
     Options are checked before any byte is sent. The card goes in after the file's
     last row, when its counts are known, so the zip streams as the file does.
+    `progress(annotations, rows)` hears what has been read and written so far.
     """
     if file_type not in CONTENT_TYPES:
         raise ExportError(
@@ -148,7 +153,7 @@ def export_download(
         )
     stats = ExportStats()
     labelled = _labelled_records(
-        _selected(project, options, stats), options, stats, lambda _: WHOLE
+        _selected(project, options, stats), options, stats, lambda _: WHOLE, progress
     )
     records = (record for _, record in labelled)
     schema = schema_for(options)
@@ -179,6 +184,11 @@ def export_download(
     )
 
 
+def export_annotation_count(*, project: Project, options: ExportOptions) -> int:
+    """How many annotations the export reads: an export job's progress total."""
+    return _selected(project, options, ExportStats()).count()
+
+
 def _selected(
     project: Project, options: ExportOptions, stats: ExportStats
 ) -> QuerySet[Annotation]:
@@ -204,16 +214,22 @@ def _labelled_records(
     options: ExportOptions,
     stats: ExportStats,
     split_of: Callable[[str], str],
+    progress: Progress | None = None,
 ) -> Iterator[tuple[str, Record]]:
     """(split, record) for every record, counting rows and prompts per split."""
+    done = 0
+    trust = export_trust(annotations, options)  # for min_trust and weighting
     for group in prompt_groups(annotations, Pseudonyms()):
         split = split_of(group.content_hash)
         rows_before = stats.rows[split]
-        for record in group_records(group, options, stats):
+        for record in group_records(group, options, stats, trust):
             stats.rows[split] += 1
             yield split, record
         if stats.rows[split] > rows_before:
             stats.prompts[split] += 1
+        if progress is not None:
+            done += len(group.annotations)
+            progress(done, sum(stats.rows.values()))
 
 
 def _write_datasets(

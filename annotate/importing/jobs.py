@@ -6,15 +6,14 @@ worker on the `default` queue runs `import_job_run` (annotate.tasks.import_run),
 which imports through annotate.importing.service — the same checks and caps, all or
 nothing — and records the outcome on the job. The import is one transaction, so its
 progress cannot be seen in the job's row while it runs: the worker writes it to a
-small file beside the upload, which `import_job_status` reads. The upload is deleted
-when the job ends.
+small file beside the upload, which `import_job_status` reads, and a heartbeat
+(annotate.background) shows the worker is alive. The upload is deleted when the job
+ends.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import shutil
 import uuid
@@ -22,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerUnreachable
 
+from annotate import background
 from annotate.importing import FORMATS, caps
 from annotate.importing.outcome import ImportRejected, ImportReport, RowError
 from annotate.importing.service import import_file
@@ -38,9 +36,7 @@ from annotate.text import clean_text
 log = logging.getLogger(__name__)
 
 JOB_TASK = "annotate.import_run"
-JOB_QUEUE = "default"
 IMPORTS_FOLDER = "imports"
-PROGRESS_FILE = "progress.json"
 # A multipart body is the file plus the form's other fields and boundaries.
 FORM_OVERHEAD_BYTES = 64 * 1024
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,16}")  # what reading tells a file's kind by
@@ -72,7 +68,7 @@ def import_job_create(
         raise ImportRejected.whole(f"{name} {too_big}")
     folder = Path(IMPORTS_FOLDER) / uuid.uuid4().hex
     suffix = _SUFFIX.fullmatch(Path(name).suffix)
-    stored = _var(folder) / f"upload{suffix[0] if suffix else ''}"
+    stored = background.var_path(folder) / f"upload{suffix[0] if suffix else ''}"
     size = _store(upload, stored, name)
     try:
         job = ImportJob.objects.create(
@@ -96,18 +92,12 @@ def import_job_dispatch(*, job_id: int) -> None:
     Runs once the upload's transaction has committed: a broker that cannot be
     reached fails the job, saying so, rather than the answered request.
     """
-    try:
-        result = current_app.send_task(JOB_TASK, args=[job_id], queue=JOB_QUEUE)
-    except (BrokerUnreachable, OSError) as err:
-        log.exception("import %s could not be queued", job_id)
-        unqueued = RowError(
-            None,
-            f"the task queue could not be reached ({err}); nothing was imported: "
-            "upload the file again",
-        )
-        _finish(ImportJob.objects.get(pk=job_id), ImportJob.State.FAILED, [unqueued])
-        return
-    ImportJob.objects.filter(pk=job_id).update(task_id=result.id or "")
+    unqueued = background.job_send(
+        current_app.send_task, ImportJob, job_id=job_id, task=JOB_TASK
+    )
+    if unqueued:
+        job = ImportJob.objects.get(pk=job_id)
+        _fail(job, unqueued)
 
 
 def import_job_run(*, job_id: int) -> str:
@@ -116,10 +106,10 @@ def import_job_run(*, job_id: int) -> str:
     Safe to run again (a task redelivered after its worker died): the import is all
     or nothing, and keyed by content.
     """
-    job = _claim(job_id)
+    job = background.job_claim(ImportJob, job_id)
     if job is None:
         return f"import {job_id}: nothing to do"
-    folder = _var(Path(job.folder))
+    folder = background.var_path(Path(job.folder))
     stored = sorted(folder.glob("upload*"))
     if not stored:
         gone = RowError(
@@ -130,15 +120,16 @@ def import_job_run(*, job_id: int) -> str:
         _finish(job, ImportJob.State.FAILED, errors=[gone])
         return f"import {job_id}: upload missing"
     try:
-        report = import_file(
-            path=stored[0],
-            project_slug=job.project.slug,
-            format=job.format,
-            source_name=job.file_name,
-            progress=lambda phase, done, total: _progress_write(
-                folder, phase, done, total
-            ),
-        )
+        with background.heartbeat(folder):
+            report = import_file(
+                path=stored[0],
+                project_slug=job.project.slug,
+                format=job.format,
+                source_name=job.file_name,
+                progress=lambda phase, done, total: _progress_write(
+                    folder, phase, done, total
+                ),
+            )
     except ImportRejected as rejected:
         _finish(job, ImportJob.State.FAILED, errors=rejected.errors)
         return f"import {job_id}: rejected"
@@ -173,8 +164,15 @@ def import_job_status(*, job: ImportJob) -> dict[str, Any]:
     }
 
 
-def _var(folder: Path) -> Path:
-    return Path(settings.VAR_DIR) / folder
+def import_jobs_reap_stale() -> int:
+    """Fail the imports whose worker stopped beating; how many were."""
+    return background.job_reap_stale(ImportJob, fail=_fail)
+
+
+def _fail(job: ImportJob, why: str) -> None:
+    """A failure of the job as a whole: nothing was imported."""
+    whole = RowError(None, f"{why}; nothing was imported: upload the file again")
+    _finish(job, ImportJob.State.FAILED, [whole])
 
 
 def _store(upload: UploadedFile, path: Path, name: str) -> int:
@@ -195,46 +193,24 @@ def _store(upload: UploadedFile, path: Path, name: str) -> int:
     return size
 
 
-@transaction.atomic
-def _claim(job_id: int) -> ImportJob | None:
-    """The job marked running, unless it is gone or already finished."""
-    job = (
-        ImportJob.objects.select_for_update()
-        .select_related("project")
-        .filter(pk=job_id)
-        .first()
-    )
-    finished = (ImportJob.State.SUCCEEDED, ImportJob.State.FAILED)
-    if job is None or job.state in finished:
-        return None
-    job.state = ImportJob.State.RUNNING
-    job.started_at = timezone.now()
-    job.save(update_fields=["state", "started_at"])
-    return job
-
-
 def _finish(job: ImportJob, state: str, errors: list[RowError] | None = None) -> None:
     job.state = state
     job.errors = [error.as_json() for error in errors or []]
     job.finished_at = timezone.now()
     job.save()
-    shutil.rmtree(_var(Path(job.folder)), ignore_errors=True)
+    shutil.rmtree(background.var_path(Path(job.folder)), ignore_errors=True)
 
 
 def _progress_write(folder: Path, phase: str, done: int, total: int | None) -> None:
-    """Replace the progress file whole, so a reader never sees half of one."""
-    partial = folder / f".{PROGRESS_FILE}.tmp"
-    partial.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
-    os.replace(partial, folder / PROGRESS_FILE)
+    """The import's progress callback: rows done of the phase, for the job's page."""
+    background.progress_write(folder, phase=phase, done=done, total=total)
 
 
 def _progress(job: ImportJob) -> dict[str, Any]:
     """Rows done of the phase under way (checking, then writing) and of how many."""
     if job.state == ImportJob.State.RUNNING:
-        try:
-            progress = json.loads((_var(Path(job.folder)) / PROGRESS_FILE).read_text())
-        except (OSError, ValueError):  # not written yet
-            progress = {"phase": "checking", "done": 0, "total": None}
+        written = background.progress_read(background.var_path(job.folder))
+        progress = written or {"phase": "checking", "done": 0, "total": None}
     else:
         finished = job.state == ImportJob.State.SUCCEEDED
         progress = {
@@ -242,6 +218,5 @@ def _progress(job: ImportJob) -> dict[str, Any]:
             "done": job.rows_done,
             "total": job.rows_total,
         }
-    total = progress["total"]
-    progress["percent"] = round(100 * progress["done"] / total) if total else None
+    progress["percent"] = background.percent(progress["done"], progress["total"])
     return progress

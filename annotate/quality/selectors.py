@@ -53,6 +53,17 @@ def gold_references(*, project: Project) -> dict[int, Ranks]:
     }
 
 
+def annotator_trust(*, project: Project) -> dict[int, float | None]:
+    """User id → trust of each annotator in the quality report (None: no figure)."""
+    report = quality_report_compute(project=project)
+    ids = dict(
+        User.objects.filter(
+            username__in=[row.annotator for row in report.annotators]
+        ).values_list("username", "id")
+    )
+    return {ids[row.annotator]: row.trust for row in report.annotators}
+
+
 # The review queue's trust bands: (label, lowest trust in the band).
 TRUST_BANDS = {
     "low": ("Low (below 0.2)", 0.0),

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,30 @@ def log_in(live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return log_in_as
+
+
+EXPORT_WORKER_DELAY_SECONDS = 1.5  # long enough for a page to show the job queued
+
+
+@pytest.fixture
+def export_worker(monkeypatch, settings, tmp_path):
+    """Queued exports run in a thread of this process, as a worker would, a moment
+    after they are queued (the test has no broker)."""
+    from annotate.exporting import jobs
+
+    settings.VAR_DIR = tmp_path / "var"
+    threads: list[threading.Thread] = []
+
+    def send_task(name, args, queue):
+        assert (name, queue) == (jobs.JOB_TASK, "default")
+        timer = threading.Timer(
+            EXPORT_WORKER_DELAY_SECONDS, lambda: jobs.export_job_run(job_id=args[0])
+        )
+        timer.start()
+        threads.append(timer)
+        return type("Result", (), {"id": f"thread-{len(threads)}"})()
+
+    monkeypatch.setattr(jobs.current_app, "send_task", send_task)
+    yield
+    for thread in threads:
+        thread.join()

@@ -43,6 +43,7 @@ def _exported(download) -> tuple[list[dict], str | None]:
     return [json.loads(line) for line in lines], card
 
 
+@pytest.mark.usefixtures("export_worker")
 def test_a_lead_rejects_low_trust_work_and_the_export_leaves_it_out(
     page, live_server, log_in, project, artifacts, tmp_path
 ):
@@ -95,8 +96,10 @@ def test_a_lead_rejects_low_trust_work_and_the_export_leaves_it_out(
 
     page.goto(f"{live_server.url}/p/{project.slug}/export/")
     page.select_option("#id_format", "pairs")
+    page.click("#export-form button[type=submit]")  # a worker writes the file
+    expect(page.locator("#job-download")).to_be_visible(timeout=30_000)
     with page.expect_download() as download:
-        page.click("#export-form button[type=submit]")
+        page.click("#job-download")
     pairs, card = _exported(download.value)
     assert len(pairs) == (6 * PROMPTS - 1) * PAIRS_PER_RANKING
     assert rejected not in {pair["annotation_id"] for pair in pairs}

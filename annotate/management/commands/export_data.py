@@ -6,8 +6,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotate.exporting import (
+    AGGREGATE_HELP,
     MARGIN_HELP,
+    MIN_TRUST_HELP,
     TIES_HELP,
+    WEIGHT_HELP,
     ExportError,
     ExportFormat,
     ExportOptions,
@@ -18,6 +21,7 @@ from annotate.exporting import (
     export_to_path,
 )
 from annotate.models import Project
+from annotate.quality.selection import Aggregate, Weighting
 
 
 class Command(BaseCommand):
@@ -75,6 +79,27 @@ class Command(BaseCommand):
             action="store_true",
             help="never export a flagged output as the chosen one of a pair",
         )
+        parser.add_argument(
+            "--include-rejected",
+            action="store_true",
+            help="also export annotations a lead rejected in review (left out by "
+            "default)",
+        )
+        parser.add_argument(
+            "--min-trust", type=float, default=None, help=MIN_TRUST_HELP
+        )
+        parser.add_argument(
+            "--weighting",
+            choices=[str(w) for w in Weighting],
+            default=Weighting.NONE.value,
+            help=WEIGHT_HELP,
+        )
+        parser.add_argument(
+            "--aggregate",
+            choices=[str(a) for a in Aggregate],
+            default=Aggregate.NONE.value,
+            help=AGGREGATE_HELP,
+        )
         parser.add_argument("--desirable-min-likert", type=int, default=5)
         parser.add_argument("--undesirable-max-likert", type=int, default=3)
         parser.add_argument(
@@ -92,7 +117,9 @@ class Command(BaseCommand):
         try:
             report = export_to_path(
                 project=project,
-                options=ExportOptions.from_values(opts),
+                options=ExportOptions.from_values(
+                    {**opts, "exclude_rejected": not opts["include_rejected"]}
+                ),
                 out=opts["out"],
             )
         except ExportError as error:

@@ -28,6 +28,7 @@ SETTING_GROUPS = {
     "reward": "reward_settings",
     "generation": "generation_settings",
     "launch": "launch_settings",
+    "data": "data_settings",
 }
 POLL_SECONDS = 1.0
 
@@ -54,8 +55,10 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="GROUP.NAME=VALUE",
-            help="a setting, GROUP one of policy, reward, generation, launch "
-            "(e.g. policy.lr=1e-5, generation.k=4, launch.processes=2); repeatable",
+            help="a setting, GROUP one of policy, reward, generation, launch, data "
+            "(e.g. policy.lr=1e-5, generation.k=4, launch.processes=2, "
+            "data.min_trust=0.2, data.weighting=trust, data.aggregate=majority); "
+            "repeatable",
         )
         parser.add_argument(
             "--prompt",
@@ -104,6 +107,7 @@ class Command(BaseCommand):
             reward_settings=groups["reward_settings"],
             generation_settings=groups["generation_settings"],
             launch_settings=groups["launch_settings"],
+            data_settings=groups["data_settings"],
         )
         return services.round_launch(project=project, request=request)
 
