@@ -10,6 +10,8 @@ stored beside the text (`Candidate.html`, `Project.instructions_html`), so a tas
 page only copies it. Raw HTML in the text is shown as text, not interpreted, and nh3
 sanitises what the parser made. An image becomes a link to it, "image: <alt>": a
 page that loaded it would tell whoever wrote the output who reads it, and when.
+Headings start at h4: the page's own h1–h3 (task, "Output C") frame an output, so an
+output's `# Title` must not outrank them, nor show as a page-sized title.
 
 markdown-it bounds its recursion (`maxNesting`, 20 levels) and drops whatever a quote
 or list item holds beyond it; such a text is shown as written, preformatted, so an
@@ -50,6 +52,9 @@ _PARSER = MarkdownIt("commonmark", {"html": False}, renderer_cls=_ImagesAsLinks)
 )
 # Opening a quote or a list item starts a nested block parse, cut at maxNesting.
 _NESTING = ("blockquote_open", "list_item_open")
+# `#` becomes h4, `##` h5, and deeper ones h6, the last level HTML has.
+_HEADING_SHIFT = 3
+_HEADINGS = ("heading_open", "heading_close")
 
 
 def render_markdown(text: str) -> str:
@@ -58,6 +63,9 @@ def render_markdown(text: str) -> str:
     tokens = _PARSER.parse(text, env)
     if any(_cut_short(token) for token in tokens):
         return f"<pre>{html.escape(text)}</pre>"
+    for token in tokens:
+        if token.type in _HEADINGS:
+            token.tag = f"h{min(int(token.tag[1]) + _HEADING_SHIFT, 6)}"
     page = _PARSER.renderer.render(tokens, _PARSER.options, env)
     return nh3.clean(page, tags=_TAGS, attributes=_ATTRIBUTES)
 

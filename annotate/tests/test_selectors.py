@@ -35,6 +35,7 @@ def test_per_annotator_rows_count_tasks_not_their_comparisons(
         "skipped": 1,
         "open": 1,
         "comparisons": 18,
+        "median_seconds": None,  # rank_open_tasks sends no time
     }
     assert rows["otto_annotator"]["submitted"] == 1
     assert rows["otto_annotator"]["comparisons"] == 6

@@ -41,6 +41,26 @@ const chip = (letter) => document.getElementById(`chip-${letter}`);
 const card = (letter) => document.getElementById(`output-${letter}`);
 const letters = [...document.querySelectorAll(".chip")].map((c) => c.dataset.letter);
 
+// `text` cut at a word to at most `max` characters, with "…" when cut.
+function firstWords(text, max) {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(" ");
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
+
+// Each chip carries its output's first words, as the output reads on the page: the
+// chip shows a line of them (four when selected) and its name holds the first 80
+// characters, so ranking is ranking text, not letters.
+const CHIP_TEXT_CHARS = 320;
+const NAME_TEXT_CHARS = 80;
+const summaries = {};
+for (const letter of letters) {
+  const text = card(letter).querySelector(".output-text").textContent.replace(/\s+/g, " ").trim();
+  summaries[letter] = firstWords(text, NAME_TEXT_CHARS);
+  chip(letter).querySelector(".chip-text").textContent = firstWords(text, CHIP_TEXT_CHARS);
+}
+
 function bucketOf(chipEl) {
   return chipEl.closest(".bucket-target");
 }
@@ -67,7 +87,8 @@ function refreshBadges() {
     const rank = Number(bucketOf(chip(letter)).dataset.rank);
     card(letter).querySelector(".rank-badge").textContent = rank ? `Rank ${rank}` : "";
     card(letter).classList.toggle("ranked", rank > 0);
-    chip(letter).setAttribute("aria-label", `Output ${letter}, ${rank ? `rank ${rank}` : "unranked"}`);
+    const place = rank ? `rank ${rank}` : "unranked";
+    chip(letter).setAttribute("aria-label", `Output ${letter}, ${place}: ${summaries[letter]}`);
     if (rank) ranked += 1;
   }
   document.getElementById("ranked-count").textContent = `${ranked} of ${letters.length} ranked`;
@@ -141,7 +162,11 @@ for (const target of document.querySelectorAll(".bucket-target")) {
 
 // Touch: HTML5 drag and drop does not fire on touch screens, so follow the finger.
 for (const c of document.querySelectorAll(".chip")) {
-  c.addEventListener("touchstart", () => c.classList.add("dragging"), { passive: true });
+  c.addEventListener("touchstart", () => {
+    c.classList.add("dragging");
+    // Lifted out of its rank, the chip keeps its width (as fixed, 100% is the screen's).
+    c.style.width = `${c.offsetWidth}px`;
+  }, { passive: true });
   c.addEventListener("touchmove", (event) => {
     event.preventDefault();
     const touch = event.touches[0];
@@ -151,7 +176,7 @@ for (const c of document.querySelectorAll(".chip")) {
   }, { passive: false });
   c.addEventListener("touchend", (event) => {
     const touch = event.changedTouches[0];
-    c.style.position = c.style.left = c.style.top = "";
+    c.style.position = c.style.left = c.style.top = c.style.width = "";
     c.classList.remove("dragging");
     const under = document.elementFromPoint(touch.clientX, touch.clientY);
     placeChip(c, under && under.closest(".bucket-target"));
@@ -199,7 +224,7 @@ function missingWork({ likert }) {
   return problems;
 }
 
-function show(kind, lines, action) {
+function show(kind, lines, action, { scroll = true } = {}) {
   feedback.className = `feedback ${kind}`;
   feedback.replaceChildren(...lines.map((line) => {
     const p = document.createElement("p");
@@ -208,7 +233,55 @@ function show(kind, lines, action) {
   }));
   if (action) feedback.appendChild(action);
   // On a phone the answer is below the outputs; bring it into view.
-  feedback.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  if (scroll) feedback.scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+// The ranking-vs-rating warning. The server checks a submit and answers 409 with the
+// pairs ranked above but rated lower (annotate/ranking.py, ranking_conflicts); from
+// then on each change checks the same rule here, so the warning follows the page and
+// goes once the ranking and ratings agree. "Submit anyway" confirms only the ranking
+// and ratings the server checked: after a change, it sends them to be checked again.
+let warnedFor = null;
+let warnedLines = [];
+const ratedOrder = ({ ranking, likert }) => JSON.stringify([ranking, likert]);
+
+function conflictLines({ ranking, likert }) {
+  const letterOf = Object.fromEntries(letters.map((l) => [chip(l).dataset.candidate, l]));
+  const rankOf = {};
+  ranking.forEach((bucket, i) => { for (const id of bucket) rankOf[id] = i + 1; });
+  const ranked = Object.keys(rankOf).filter((id) => id in likert)
+    .sort((x, y) => rankOf[x] - rankOf[y]);
+  const lines = [];
+  for (const better of ranked) {
+    for (const worse of ranked) {
+      if (rankOf[better] < rankOf[worse] && likert[better] < likert[worse]) {
+        lines.push(`${letterOf[better]} is ranked above ${letterOf[worse]} but rated lower (${likert[better]} < ${likert[worse]}).`);
+      }
+    }
+  }
+  return lines;
+}
+
+function showConflicts(lines, { scroll = true } = {}) {
+  warnedLines = lines;
+  const again = document.createElement("button");
+  again.type = "button";
+  again.id = "submit-anyway";
+  again.textContent = "Submit anyway";
+  again.addEventListener("click", () => submit(ratedOrder(collect()) === warnedFor));
+  show("warning", ["Your ranking contradicts your ratings:", ...lines,
+    "Fix the ranking or ratings, or submit anyway."], again, { scroll });
+}
+
+function recheckConflicts() {
+  if (warnedFor === null) return;
+  const lines = conflictLines(collect());
+  if (lines.join() === warnedLines.join()) return;
+  if (lines.length) return showConflicts(lines, { scroll: false });
+  warnedFor = null;
+  warnedLines = [];
+  feedback.className = "feedback";
+  feedback.replaceChildren();
 }
 
 // Only the JSON answer counts. A redirect lands on the login page (HTML, status 200), and
@@ -272,13 +345,8 @@ async function submit(confirmConflicts = false) {
       confirm_conflicts: confirmConflicts,
     });
     if (status === 409) {
-      const again = document.createElement("button");
-      again.type = "button";
-      again.id = "submit-anyway";
-      again.textContent = "Submit anyway";
-      again.addEventListener("click", () => submit(true));
-      show("warning", ["Your ranking contradicts your ratings:", ...data.warnings,
-        "Fix the ranking or ratings, or submit anyway."], again);
+      warnedFor = ratedOrder(judgement);
+      showConflicts(data.warnings);
     } else if (status >= 400 || !data) {
       showNotSaved(status, data, "Submit");
     } else {
@@ -349,6 +417,19 @@ const rankPanel = document.getElementById("rank-panel");
 new ResizeObserver(() => {
   document.documentElement.style.setProperty("--rank-panel-height", `${rankPanel.offsetHeight}px`);
 }).observe(rankPanel);
+// On a desktop the side column fits the screen under what shows of the top bar,
+// Submit included.
+const topbar = document.querySelector(".topbar");
+let topbarFrame = 0;
+function fitSideColumn() {
+  topbarFrame = 0;
+  const shown = Math.max(0, topbar.getBoundingClientRect().bottom);
+  document.documentElement.style.setProperty("--topbar-height", `${shown}px`);
+}
+new ResizeObserver(fitSideColumn).observe(topbar);
+window.addEventListener("scroll", () => {
+  topbarFrame ||= requestAnimationFrame(fitSideColumn);
+}, { passive: true });
 
 function setLikert(letter, value) {
   const input = card(letter).querySelector(`.likert input[value="${value}"]`);
@@ -371,6 +452,7 @@ let draftBlocked = false;
 
 function changed() {
   changes += 1;
+  recheckConflicts();
   clearTimeout(draftTimer);
   draftTimer = setTimeout(saveDraft, DRAFT_DELAY_MS);
 }
@@ -496,9 +578,12 @@ document.addEventListener("keydown", (event) => {
     flags.querySelector("input").focus();
   } else if (key === "s") {
     openSkip();
+  } else if (event.key === "Escape" && selectedLetter) {
+    deselect();
   } else if (event.key === "?") {
     const help = document.getElementById("shortcuts");
     help.open = !help.open;
+    if (help.open) help.scrollIntoView({ block: "nearest" });
   } else {
     return;
   }
