@@ -1,4 +1,7 @@
-"""`make run`: the web server and one Celery worker on this machine, stopped together.
+"""`make run`: the web server and two Celery workers on this machine, stopped together.
+
+One worker per queue, so that an import or an export (the `default` queue, minutes)
+never waits behind a training round (the `gpu` queue, hours).
 
 Usage: python -m config.embedded [--host 127.0.0.1] [--port 8000]
 """
@@ -16,7 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-WORKER_QUEUES = "default,gpu"
+# (queue, worker name): each queue its own single-process worker.
+WORKERS = (("gpu", "training@%h"), ("default", "jobs@%h"))
 
 
 def broker_folders() -> list[Path]:
@@ -31,11 +35,11 @@ def broker_folders() -> list[Path]:
     return folders
 
 
-def start_worker() -> subprocess.Popen:
+def start_worker(queue: str, name: str) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--loglevel", "INFO", "--concurrency", "1", "--queues", WORKER_QUEUES,
-        "--hostname", "embedded@%h",
+        "--loglevel", "INFO", "--concurrency", "1", "--queues", queue,
+        "--hostname", name,
     ]  # fmt: skip
     return subprocess.Popen(command, start_new_session=True)
 
@@ -83,7 +87,9 @@ def main() -> int:
     from annotate.demo import DEMO_LOGINS
 
     broker_folders()
-    processes = [start_worker(), start_web(args.host, args.port)]
+    workers = [start_worker(queue, name) for queue, name in WORKERS]
+    web = start_web(args.host, args.port)
+    processes = [*workers, web]
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -93,8 +99,11 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     url = f"http://{args.host}:{args.port}/"
-    if wait_until_serving(url + "accounts/login/", processes[1]):
-        pids = f"web pid {processes[1].pid}, worker pid {processes[0].pid}"
+    if wait_until_serving(url + "accounts/login/", web):
+        pids = f"web pid {web.pid}, " + ", ".join(
+            f"{queue} worker pid {worker.pid}"
+            for (queue, _), worker in zip(WORKERS, workers, strict=True)
+        )
         print(
             f"\nrankwise is running at {url}  (admin: {url}admin/; {pids})", flush=True
         )
@@ -102,7 +111,7 @@ def main() -> int:
             print(
                 f"  {login.username:<11} / {login.password}  ({login.role})", flush=True
             )
-        print("Press Ctrl-C to stop the server and the worker.\n", flush=True)
+        print("Press Ctrl-C to stop the server and the workers.\n", flush=True)
     while not stopping and all(process.poll() is None for process in processes):
         time.sleep(0.5)
     stop(processes)
