@@ -41,6 +41,25 @@ class LaunchConfig:
 
 
 @dataclass(frozen=True)
+class HeadToHeadConfig:
+    """Generation settings of a round beyond the generate command's own."""
+
+    previous_outputs: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "of each new prompt's K outputs, how many the round's base policy "
+            "(the version it trained from) writes instead of the new policy: people "
+            "then rank the two versions' outputs side by side, unlabelled and "
+            "shuffled like all outputs, and the human leaderboard compares the "
+            "versions head to head; 0 = every output from the new policy"
+        },
+    )
+
+
+HEAD_TO_HEAD_FIELDS = tuple(f.name for f in dataclasses.fields(HeadToHeadConfig))
+
+
+@dataclass(frozen=True)
 class Hyperparameter:
     """One tunable field: its name, Python type, default, help, and None allowed."""
 
@@ -97,7 +116,35 @@ def reward_hyperparameters() -> list[Hyperparameter]:
 
 
 def generation_hyperparameters() -> list[Hyperparameter]:
-    return hyperparameters(GenerateConfig, only=GENERATION_FIELDS)
+    return [
+        *hyperparameters(GenerateConfig, only=GENERATION_FIELDS),
+        *hyperparameters(HeadToHeadConfig),
+    ]
+
+
+def validate_generation_settings(
+    settings: Mapping[str, Any], *, prefix: str
+) -> dict[str, Any]:
+    """A round's generation group: the generate command's sampling fields and the
+    head-to-head mix, each checked by its own dataclass (validate_settings)."""
+    known = (*GENERATION_FIELDS, *HEAD_TO_HEAD_FIELDS)
+    expected = f"unknown setting; expected one of {', '.join(sorted(known))}"
+    errors = {f"{prefix}.{name}": expected for name in settings if name not in known}
+    clean: dict[str, Any] = {}
+    for config_class, names in (
+        (GenerateConfig, GENERATION_FIELDS),
+        (HeadToHeadConfig, HEAD_TO_HEAD_FIELDS),
+    ):
+        part = {k: v for k, v in settings.items() if k in names}
+        try:
+            clean.update(
+                validate_settings(config_class, part, prefix=prefix, only=names)
+            )
+        except SettingsError as err:
+            errors.update(err.errors)
+    if errors:
+        raise SettingsError(errors)
+    return clean
 
 
 def launch_hyperparameters() -> list[Hyperparameter]:
@@ -159,7 +206,9 @@ def validate_settings(
         elif type(value) is spec.type:
             clean[name] = value
         else:
-            errors[f"{prefix}.{name}"] = f"{value!r} is not a {spec.type.__name__}" + (
+            kind = spec.type.__name__
+            article = "an" if kind[0] in "aeiou" else "a"
+            errors[f"{prefix}.{name}"] = f"{value!r} is not {article} {kind}" + (
                 " (or empty)" if spec.optional else ""
             )
     if errors:

@@ -35,14 +35,13 @@ from annotate.quality.selection import (
 from annotate.quality.selectors import annotator_trust
 from annotate.services import prompt_create
 from training.capacity import capacity_problems
-from training.core.generate_config import GenerateConfig
 from training.core.reward_config import RewardConfig
 from training.hyperparameters import (
-    GENERATION_FIELDS,
     LaunchConfig,
     SettingsError,
     policy_config_class,
     round_chat_template,
+    validate_generation_settings,
     validate_settings,
 )
 from training.models import (
@@ -666,30 +665,28 @@ def _queue_job(round_: Round, kind: str) -> TrainingRun:
 def _validated_settings(
     request: LaunchRequest, project: Project, reasons: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    groups: dict[str, tuple[type, Mapping[str, Any], tuple[str, ...]]] = {
-        "reward_settings": (RewardConfig, request.reward_settings, ()),
-        "generation_settings": (
-            GenerateConfig,
-            request.generation_settings,
-            GENERATION_FIELDS,
-        ),
-        "launch_settings": (LaunchConfig, request.launch_settings, ()),
-        "data_settings": (QualityOptions, request.data_settings, ()),
+    groups: dict[str, tuple[type, Mapping[str, Any]]] = {
+        "reward_settings": (RewardConfig, request.reward_settings),
+        "launch_settings": (LaunchConfig, request.launch_settings),
+        "data_settings": (QualityOptions, request.data_settings),
     }
     if request.algorithm in Round.Algorithm.values:
         groups["policy_settings"] = (
             policy_config_class(request.algorithm),
             request.policy_settings,
-            (),
         )
     clean: dict[str, dict[str, Any]] = {}
-    for prefix, (config_class, values, only) in groups.items():
+    for prefix, (config_class, values) in groups.items():
         try:
-            clean[prefix] = validate_settings(
-                config_class, values, prefix=prefix, only=only
-            )
+            clean[prefix] = validate_settings(config_class, values, prefix=prefix)
         except SettingsError as err:
             reasons.update(err.errors)
+    try:
+        clean["generation_settings"] = validate_generation_settings(
+            request.generation_settings, prefix="generation_settings"
+        )
+    except SettingsError as err:
+        reasons.update(err.errors)
     if "policy_settings" in clean and "reward_settings" in clean:
         rendering = round_chat_template(request.algorithm, clean["policy_settings"])
         reward = clean["reward_settings"].get(
@@ -706,6 +703,12 @@ def _validated_settings(
             f"K={k} is outside this project's range {project.min_k}–{project.max_k}."
         )
     clean.setdefault("generation_settings", {})["k"] = k
+    previous = clean["generation_settings"].get("previous_outputs", 0)
+    if not 0 <= previous < k:
+        reasons["generation_settings.previous_outputs"] = (
+            f"{previous} of K={k}: from 0 up to K-1, so that the new policy writes "
+            "at least one output of each prompt."
+        )
     return clean
 
 

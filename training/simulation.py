@@ -60,6 +60,7 @@ from training.hyperparameters import (
     LaunchConfig,
     SettingsError,
     policy_config_class,
+    validate_generation_settings,
     validate_settings,
 )
 from training.jobs import run_execute
@@ -483,23 +484,26 @@ def config_checked(config: SimulationConfig) -> dict[str, dict[str, Any]]:
 def _settings_checked(
     config: SimulationConfig, errors: dict[str, str]
 ) -> dict[str, dict[str, Any]]:
-    checks: list[tuple[str, type, Mapping[str, Any], tuple[str, ...]]] = [
-        ("reward", RewardConfig, config.reward_settings, ()),
-        ("generation", GenerateConfig, config.generation_settings, GENERATION_FIELDS),
-        ("launch", LaunchConfig, config.launch_settings, ()),
-        ("data", QualityOptions, config.data_settings, ()),
+    checks: list[tuple[str, type, Mapping[str, Any]]] = [
+        ("reward", RewardConfig, config.reward_settings),
+        ("launch", LaunchConfig, config.launch_settings),
+        ("data", QualityOptions, config.data_settings),
     ]
     if config.algorithm in Round.Algorithm.values:
         policy_class = policy_config_class(config.algorithm)
-        checks.append(("policy", policy_class, config.policy_settings, ()))
+        checks.append(("policy", policy_class, config.policy_settings))
     groups: dict[str, dict[str, Any]] = {}
-    for prefix, config_class, values, only in checks:
+    for prefix, config_class, values in checks:
         try:
-            groups[prefix] = validate_settings(
-                config_class, values, prefix=prefix, only=only
-            )
+            groups[prefix] = validate_settings(config_class, values, prefix=prefix)
         except SettingsError as err:
             errors.update(err.errors)
+    try:
+        groups["generation"] = validate_generation_settings(
+            config.generation_settings, prefix="generation"
+        )
+    except SettingsError as err:
+        errors.update(err.errors)
     return groups
 
 

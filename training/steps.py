@@ -38,7 +38,7 @@ from training.core.data import write_jsonl
 from training.core.evaluation import Contestant, EvaluationSettings, evaluate_lineage
 from training.core.generate_config import GenerateConfig
 from training.core.launch import run_launched
-from training.core.loop import checkpoint_step
+from training.core.loop import ProgressCallback, checkpoint_step
 from training.core.models import (
     ensure_default_model,
     has_model,
@@ -49,6 +49,7 @@ from training.core.recipe import CHECKPOINT_DIR, resolve_device
 from training.core.reward_config import RewardConfig
 from training.core.rollout import load_reward_fn
 from training.hyperparameters import (
+    HEAD_TO_HEAD_FIELDS,
     job_processes,
     policy_config_class,
     round_chat_template,
@@ -243,24 +244,48 @@ def _lineage_contestants(round_: Round) -> list[tuple[Contestant, dict[str, Any]
 
 
 def generate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
-    round_ = Round.objects.select_related("policy", "project").get(pk=run.round_id)
+    """K outputs per new prompt: the new policy's, and with `previous_outputs` set,
+    that many of the base policy's, so people judge the two versions side by side."""
+    round_ = Round.objects.select_related("policy", "base_policy", "project").get(
+        pk=run.round_id
+    )
     assert round_.policy is not None
     settings = generation_settings(round_)
     k = int(settings["k"])
+    previous = int(round_.generation_settings.get("previous_outputs", 0))
     prompts = list(Prompt.objects.filter(id__in=round_.prompt_ids).order_by("id"))
-    samples = _samples(run, round_, prompts, settings, reporter)
+    writers = [(round_.policy, k - previous)]
+    if previous:
+        writers.append((round_.base_policy, previous))
+    samples = [
+        _samples(
+            run,
+            round_,
+            version,
+            prompts,
+            settings,
+            wanted + EXTRA_SAMPLES,
+            _scaled(reporter, index / len(writers), (index + 1) / len(writers)),
+        )
+        for index, (version, wanted) in enumerate(writers)
+    ]
     reporter.phase(0.95, "adding the candidates to the annotation queue")
     added = short = 0
     sampling = {
         key: settings[key] for key in ("temperature", "top_p", "max_new_tokens")
     }
     with transaction.atomic():
-        for prompt, outputs in zip(prompts, samples, strict=True):
-            kept = usable_outputs(outputs)[:k]
+        for index, prompt in enumerate(prompts):
+            kept = _mixed_outputs(
+                [
+                    (version, outputs[index], wanted)
+                    for (version, wanted), outputs in zip(writers, samples, strict=True)
+                ]
+            )
             if len(kept) < round_.project.min_k:
                 short += 1
                 continue
-            for output in kept:
+            for version, output in kept:
                 candidate, created = candidate_create(
                     prompt=prompt,
                     text=output.text,
@@ -271,10 +296,34 @@ def generate(run: TrainingRun, reporter: JobReporter) -> dict[str, Any]:
                 )
                 CandidateOrigin.objects.get_or_create(
                     candidate=candidate,
-                    defaults={"round": round_, "model_version": round_.policy},
+                    defaults={"round": round_, "model_version": version},
                 )
                 added += created
     return {"prompts": len(prompts), "candidates_added": added, "prompts_short": short}
+
+
+def _mixed_outputs(
+    writers: list[tuple[ModelVersion, list[SampledOutput], int]],
+) -> list[tuple[ModelVersion, SampledOutput]]:
+    """Each writer's first `wanted` usable outputs, none repeating an earlier one's
+    text (two versions can write the same reply; it is shown once, as the first's)."""
+    seen: set[str] = set()
+    kept = []
+    for version, outputs, wanted in writers:
+        fresh = [o for o in usable_outputs(outputs) if clean_text(o.text) not in seen]
+        for output in fresh[:wanted]:
+            seen.add(clean_text(output.text))
+            kept.append((version, output))
+    return kept
+
+
+def _scaled(reporter: JobReporter, start: float, end: float) -> ProgressCallback:
+    """The job's progress callback for one part of it, from `start` to `end`."""
+
+    def report(fraction: float, message: str, metrics: dict[str, float]) -> None:
+        reporter(start + fraction * (end - start), message, metrics)
+
+    return report
 
 
 STEPS: dict[str, Step] = {
@@ -286,10 +335,16 @@ STEPS: dict[str, Step] = {
 
 
 def generation_settings(round_: Round) -> dict[str, Any]:
-    """The generate command's defaults with the round's own settings over them."""
+    """The generate command's defaults with the round's own sampling settings over
+    them (the head-to-head mix is the round's, not the command's)."""
+    sampling = {
+        name: value
+        for name, value in round_.generation_settings.items()
+        if name not in HEAD_TO_HEAD_FIELDS
+    }
     return {
         **dataclasses.asdict(GenerateConfig()),
-        **round_.generation_settings,
+        **sampling,
         "chat_template": round_chat_template(round_.algorithm, round_.policy_settings),
     }
 
@@ -502,29 +557,33 @@ def _prompt_texts(prompt_ids: list[int]) -> list[Any]:
 def _samples(
     run: TrainingRun,
     round_: Round,
+    version: ModelVersion,
     prompts: list[Prompt],
     settings: dict[str, Any],
-    reporter: JobReporter,
+    n_samples: int,
+    progress: ProgressCallback,
 ) -> list[list[SampledOutput]]:
-    """K + EXTRA_SAMPLES outputs per prompt from the round's policy."""
-    policy = round_.policy
-    assert policy is not None
+    """n_samples outputs per prompt from `version`: the round's policy as the round
+    samples it (best-of-N rounds pick by the reward model), another version plainly."""
     values = [_prompt_value(p) for p in prompts]
-    n_samples = int(settings["k"]) + EXTRA_SAMPLES
-    if round_.algorithm == Round.Algorithm.BEST_OF_N:
-        return _best_of_n_samples(round_, policy, values, n_samples, reporter)
+    is_policy = version == round_.policy
+    if is_policy and round_.algorithm == Round.Algorithm.BEST_OF_N:
+        return _best_of_n_samples(round_, version, values, n_samples, progress)
     config_class, generate_candidates = COMMANDS["generate"]
     path = write_prompts(round_, prompts, "next-prompts")
+    out = Path(run.out_dir)
+    if not is_policy:
+        out = out / f"version-{version.pk}"
     config = config_class(
         **{
             **settings,
             "k": n_samples,
             "data": str(path),
-            "model": ensure_model(policy),
-            "out": run.out_dir,
+            "model": ensure_model(version),
+            "out": str(out),
         }
     )
-    result = generate_candidates(config, progress_callback=reporter)
+    result = generate_candidates(config, progress_callback=progress)
     lines = Path(result.metrics["file"]).read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines]
     by_prompt = {json.dumps(r["prompt"], sort_keys=True): r for r in records}
@@ -546,7 +605,7 @@ def _best_of_n_samples(
     policy_version: ModelVersion,
     prompts: list[Any],
     n_samples: int,
-    reporter: JobReporter,
+    progress: ProgressCallback,
 ) -> list[list[SampledOutput]]:
     """Each output the reward model's best of N policy samples."""
     config = BestOfNConfig(
@@ -572,7 +631,7 @@ def _best_of_n_samples(
         outputs.append(
             [SampledOutput(s.completion, s.token_ids, fingerprint) for s in chosen]
         )
-        reporter((index + 1) / len(prompts), f"{index + 1}/{len(prompts)} prompts", {})
+        progress((index + 1) / len(prompts), f"{index + 1}/{len(prompts)} prompts", {})
     return outputs
 
 
