@@ -15,11 +15,19 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db.models import Count
 
-from annotate.models import Annotation, Assignment, GoldRanking, Judgement, Project
+from annotate.models import (
+    Annotation,
+    Assignment,
+    GoldRanking,
+    Judgement,
+    Project,
+    Prompt,
+)
 from annotate.quality.report import (
     AnnotatorQuality,
     QualityReport,
     RankedTask,
+    gold_score,
     quality_report,
     task_taus,
 )
@@ -93,6 +101,20 @@ class OwnWork:
     figures: AnnotatorQuality | None  # None before their first task
     approved: int
     rejected: list[Annotation]  # newest review first, with the lead's comment
+    gold_checks: list[GoldCheck]  # newest first
+
+
+@dataclass(frozen=True)
+class GoldCheck:
+    """A check (gold) task the annotator did, beside the lead's reference ranking."""
+
+    assignment: int
+    prompt: Prompt
+    completed_at: datetime | None
+    agreed: int  # output pairs ordered as the reference orders them
+    shared: int  # output pairs both the ranking and the reference order
+    yours: str  # the ranking in the letters the annotator saw: "A > C = B"
+    reference: str
 
 
 def own_work(*, project: Project, annotator: User) -> OwnWork:
@@ -112,7 +134,59 @@ def own_work(*, project: Project, annotator: User) -> OwnWork:
             .select_related("assignment__prompt")
             .order_by("-reviewed_at")
         ),
+        gold_checks=gold_checks(project=project, annotator=annotator),
     )
+
+
+def gold_checks(*, project: Project, annotator: User) -> list[GoldCheck]:
+    """The annotator's submitted check tasks, each with its reference: feedback
+    that shows, after the fact, which tasks were checks and where they differed."""
+    references = gold_references(project=project)
+    done = list(
+        Assignment.objects.filter(
+            prompt__project=project,
+            annotator=annotator,
+            status=Assignment.Status.SUBMITTED,
+            prompt_id__in=references,
+            annotation__skipped=False,
+        )
+        .select_related("prompt")
+        .order_by("-completed_at", "-id")
+    )
+    ranks: dict[int, dict[int, int]] = defaultdict(dict)
+    for pk, output, rank in Judgement.objects.filter(
+        annotation__assignment__in=[a.pk for a in done]
+    ).values_list("annotation__assignment_id", "candidate_id", "rank"):
+        ranks[pk][output] = rank
+    checks = []
+    for assignment in done:
+        letters = {
+            output: chr(ord("A") + place)
+            for place, output in enumerate(assignment.display_order)
+        }
+        reference = references[assignment.prompt_id]
+        score = gold_score(ranks[assignment.pk], reference)
+        checks.append(
+            GoldCheck(
+                assignment=assignment.pk,
+                prompt=assignment.prompt,
+                completed_at=assignment.completed_at,
+                agreed=score.agreed,
+                shared=score.shared,
+                yours=ranking_in_letters(ranks[assignment.pk], letters),
+                reference=ranking_in_letters(reference, letters),
+            )
+        )
+    return checks
+
+
+def ranking_in_letters(ranks: Ranks, letters: dict[int, str]) -> str:
+    """ "A > C = B": best first, ties joined by "=", outputs by the letters shown."""
+    by_rank: dict[int, list[str]] = defaultdict(list)
+    for output, rank in ranks.items():
+        if output in letters:
+            by_rank[rank].append(letters[output])
+    return " > ".join(" = ".join(sorted(by_rank[rank])) for rank in sorted(by_rank))
 
 
 def assignment_taus(*, project: Project) -> dict[int, float]:

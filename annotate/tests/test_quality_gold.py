@@ -10,10 +10,17 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import escape
 
 from annotate.models import Assignment, Candidate, Prompt
 from annotate.quality.report import RankedTask, gold_score, quality_report
-from annotate.quality.selectors import quality_report_compute, quality_report_data
+from annotate.quality.selectors import (
+    own_work,
+    quality_report_compute,
+    quality_report_data,
+    ranking_in_letters,
+)
 from annotate.selectors import annotator_progress
 from annotate.services import (
     ReviewError,
@@ -251,3 +258,32 @@ def test_gold_accuracy_tells_the_careful_from_the_random_clicker(simulated_with_
     row = next(a for a in data["annotators"] if a["annotator"] == CLICKER)
     assert row["gold_accuracy"] == clicker.gold_accuracy
     assert (row["gold_n"], row["gold_tasks"]) == (clicker.gold_n, clicker.gold_tasks)
+
+
+def test_an_annotator_sees_each_check_task_beside_the_leads_ranking(
+    make_project, lead, annotator, client
+):
+    project = make_project(k=3, n_prompts=2, members=[annotator], gold_rate=1.0)
+    [gold] = _ordinary_and_gold(project, lead, n_gold=1)  # ascending id is best
+    assignment = assignment_next(project=project, annotator=annotator)
+    assert assignment.prompt_id == gold  # rate 1: the first task is the check
+    first, second, third = sorted(assignment.display_order)
+    # One pair the other way round: 2 of its 3 pairs as the reference.
+    _submit(annotator, assignment, [[second], [first], [third]])
+    letter = {o: chr(ord("A") + i) for i, o in enumerate(assignment.display_order)}
+
+    [check] = own_work(project=project, annotator=annotator).gold_checks
+    assert (check.assignment, check.agreed, check.shared) == (assignment.pk, 2, 3)
+    assert check.yours == f"{letter[second]} > {letter[first]} > {letter[third]}"
+    assert check.reference == f"{letter[first]} > {letter[second]} > {letter[third]}"
+    client.force_login(annotator)
+    page = client.get(reverse("annotate:my_work", args=[project.slug]))
+    row = f"<td>{escape(check.yours)}</td><td>{escape(check.reference)}</td>"
+    assert row in page.content.decode()
+    assert "2 of 3" in page.content.decode()
+
+
+def test_ties_read_as_equals_in_letters():
+    assert ranking_in_letters({10: 2, 11: 1, 12: 2}, {10: "C", 11: "A", 12: "B"}) == (
+        "A > B = C"
+    )
