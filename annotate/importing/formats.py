@@ -61,6 +61,8 @@ class Item:
     annotator: str = ""
     margin: float | None = None
     weight: float | None = None
+    # The judgement becomes its prompt's gold reference (annotate.quality).
+    gold: bool = False
 
 
 def detect_format(record: Any) -> str:
@@ -97,9 +99,10 @@ def parse_record(fmt: str, record: Any) -> Item:
     record = _present(clean_json(record))
     item = ITEM_PARSERS[fmt](record, f"import:{fmt}")
     _require_storable_prompt(item.prompt, fmt, record)
+    gold = _gold(record, item)
     if item.verdicts is None:
         return item
-    return replace(item, annotator=_annotator(record))
+    return replace(item, annotator=_annotator(record), gold=gold)
 
 
 def _present(record: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +138,24 @@ def _annotator(record: dict[str, Any]) -> str:
             f"pseudonym of at most {ANNOTATOR_CHARS}"
         )
     return annotator
+
+
+def _gold(record: dict[str, Any], item: Item) -> bool:
+    """The record's optional `gold` flag, checked against what a reference needs."""
+    gold = record.get("gold", False)
+    if not isinstance(gold, bool):
+        raise DataError(f"field 'gold' is {_described(gold)}; expected true or false")
+    if gold and item.verdicts is None:
+        raise DataError(
+            "field 'gold' is true on a row without a judgement; expected a ranked "
+            "row (rankings, pairs or rated outputs) to be the prompt's reference"
+        )
+    if gold and len({verdict.rank for verdict in item.verdicts or ()}) < 2:
+        raise DataError(
+            "field 'gold' is true on a row that ties every output; a reference "
+            "needs at least two different ranks"
+        )
+    return gold
 
 
 def _given_weight(record: dict[str, Any], weight: float) -> float | None:

@@ -75,6 +75,11 @@ class ImportReport:
                 for kind in DEDUPLICATED
             ),
             f"comparisons: {self.added['comparisons']} added",
+            *(
+                [f"gold references: {self.added['gold references']} set"]
+                if self.added["gold references"]
+                else []
+            ),
         ]
 
     @classmethod

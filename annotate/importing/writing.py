@@ -14,18 +14,20 @@ here as Prompt.save and Candidate.save set them.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils import timezone
 
 from annotate.importing.formats import Item
-from annotate.importing.outcome import ImportReport
+from annotate.importing.outcome import ImportRejected, ImportReport, RowError
 from annotate.models import (
     Annotation,
     Assignment,
     Candidate,
     Comparison,
+    GoldRanking,
     Judgement,
     Project,
     Prompt,
@@ -63,7 +65,47 @@ def rows_write(
     stored = _candidates(rows, prompt_hashes, prompt_ids, report)
     origin = f"{fmt} · {source_name[:ORIGIN_NAME_CHARS]} row "
     _judgements(project, [s for s in stored if s.item.verdicts], origin, report)
+    _gold_references([s for s in stored if s.item.gold], report)
     report.rows += len(rows)
+
+
+def _gold_references(golden: list[_Stored], report: ImportReport) -> None:
+    """Each `gold` row's ranking as its prompt's reference (a later row of the same
+    prompt replaces an earlier one's, as a lead setting it again would).
+
+    A reference ranks every output of its prompt: a prompt with outputs the row does
+    not rank refuses the import, naming the row.
+    """
+    outputs: dict[int, set[int]] = defaultdict(set)
+    for prompt_id, candidate_id in Candidate.objects.filter(
+        prompt_id__in={stored.prompt_id for stored in golden}
+    ).values_list("prompt_id", "id"):
+        outputs[prompt_id].add(candidate_id)
+    errors = [
+        RowError(
+            stored.row,
+            f"field 'gold': the prompt has {len(outputs[stored.prompt_id])} outputs "
+            f"and the row ranks {len(stored.candidate_ids)}; a gold reference ranks "
+            "every output of its prompt",
+        )
+        for stored in golden
+        if outputs[stored.prompt_id] != set(stored.candidate_ids)
+    ]
+    if errors:
+        raise ImportRejected(errors)
+    for stored in golden:
+        assert stored.item.verdicts is not None
+        ranks = {
+            str(candidate): verdict.rank
+            for candidate, verdict in sorted(
+                zip(stored.candidate_ids, stored.item.verdicts, strict=True)
+            )
+        }
+        GoldRanking.objects.update_or_create(
+            prompt_id=stored.prompt_id,
+            defaults={"ranks": ranks, "from_annotation": None, "created_by": None},
+        )
+        report.added["gold references"] += 1
 
 
 def _prompt_fields(item: Item) -> tuple[str, list[dict[str, str]]]:
