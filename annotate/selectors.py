@@ -25,8 +25,14 @@ AnyUser = AbstractBaseUser | AnonymousUser
 
 @dataclass(frozen=True)
 class AnnotatorProgress:
-    done: int
+    submitted: int
+    skipped: int
     available: int
+
+    @property
+    def done(self) -> int:
+        """Tasks finished either way, submitted or skipped."""
+        return self.submitted + self.skipped
 
 
 def _is_superuser(user: AnyUser) -> bool:
@@ -116,9 +122,15 @@ def annotator_progress(*, project: Project, annotator: User) -> AnnotatorProgres
     ordinary = prompts_open_to(project=project, annotator=annotator).filter(
         gold__isnull=True
     )
+    counts = mine.aggregate(
+        submitted=Count("id", filter=Q(status=Assignment.Status.SUBMITTED)),
+        skipped=Count("id", filter=Q(status=Assignment.Status.SKIPPED)),
+        open=Count("id", filter=Q(status=Assignment.Status.OPEN)),
+    )
     return AnnotatorProgress(
-        done=mine.exclude(status=Assignment.Status.OPEN).count(),
-        available=mine.filter(status=Assignment.Status.OPEN).count() + ordinary.count(),
+        submitted=counts["submitted"],
+        skipped=counts["skipped"],
+        available=counts["open"] + ordinary.count(),
     )
 
 

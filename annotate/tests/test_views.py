@@ -216,3 +216,23 @@ def test_project_page_counts_for_leads_in_constant_queries(
     assert 'id="count-annotations">1<' in html
     assert 'id="count-comparisons">3<' in html
     assert "ada_annotator" in html
+
+
+def test_home_and_the_empty_queue_count_submitted_and_skipped_apart(
+    annotator_client, make_project, annotator
+):
+    project = make_project(k=3, n_prompts=3, members=[annotator], slug="counts")
+    first = assignment_next(project=project, annotator=annotator)
+    assert post_json(annotator_client, submit_url(project, first), body_for(first))
+    second = assignment_next(project=project, annotator=annotator)
+    skip = reverse("annotate:skip", args=[project.slug, second.pk])
+    body = {"client_id": str(uuid.uuid4()), "reason": "Off-topic"}
+    assert post_json(annotator_client, skip, body).status_code == 201
+    home = annotator_client.get(reverse("annotate:home")).content.decode()
+    assert "1 submitted · 1 skipped · 1 waiting for you" in home
+    third = assignment_next(project=project, annotator=annotator)
+    assert post_json(annotator_client, submit_url(project, third), body_for(third))
+    empty = annotator_client.get(
+        reverse("annotate:label_next", args=[project.slug])
+    ).content.decode()
+    assert "You have submitted 2 tasks and skipped 1 in" in empty
