@@ -56,28 +56,34 @@ def log_in(live_server):
     return log_in_as
 
 
-EXPORT_WORKER_DELAY_SECONDS = 1.5  # long enough for a page to show the job queued
+JOB_WORKER_DELAY_SECONDS = 1.5  # long enough for a page to show the job queued
 
 
 @pytest.fixture
-def export_worker(monkeypatch, settings, tmp_path):
-    """Queued exports run in a thread of this process, as a worker would, a moment
-    after they are queued (the test has no broker)."""
-    from annotate.exporting import jobs
+def job_worker(monkeypatch, settings, tmp_path):
+    """Queued imports and exports run in a thread of this process, as a worker would,
+    a moment after they are queued (the test has no broker)."""
+    from annotate.exporting import jobs as export_jobs
+    from annotate.importing import jobs as import_jobs
 
     settings.VAR_DIR = tmp_path / "var"
+    runners = {
+        export_jobs.JOB_TASK: export_jobs.export_job_run,
+        import_jobs.JOB_TASK: import_jobs.import_job_run,
+    }
     threads: list[threading.Thread] = []
 
     def send_task(name, args, queue):
-        assert (name, queue) == (jobs.JOB_TASK, "default")
+        assert queue == "default"
         timer = threading.Timer(
-            EXPORT_WORKER_DELAY_SECONDS, lambda: jobs.export_job_run(job_id=args[0])
+            JOB_WORKER_DELAY_SECONDS, lambda: runners[name](job_id=args[0])
         )
         timer.start()
         threads.append(timer)
         return type("Result", (), {"id": f"thread-{len(threads)}"})()
 
-    monkeypatch.setattr(jobs.current_app, "send_task", send_task)
+    # One Celery app: both job modules send through it.
+    monkeypatch.setattr(export_jobs.current_app, "send_task", send_task)
     yield
     for thread in threads:
         thread.join()

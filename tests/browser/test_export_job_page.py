@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_job_page_shows_progress_then_the_download(
-    page, live_server, log_in, make_project, annotator, export_worker, artifacts
+    page, live_server, log_in, make_project, annotator, job_worker, artifacts
 ):
     project = make_project(k=4, n_prompts=3, members=[annotator])
     for _ in range(3):

@@ -43,7 +43,7 @@ def _exported(download) -> tuple[list[dict], str | None]:
     return [json.loads(line) for line in lines], card
 
 
-@pytest.mark.usefixtures("export_worker")
+@pytest.mark.usefixtures("job_worker")
 def test_a_lead_rejects_low_trust_work_and_the_export_leaves_it_out(
     page, live_server, log_in, project, artifacts, tmp_path
 ):
