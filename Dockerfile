@@ -14,4 +14,5 @@ COPY manage.py ./
 RUN pip install torch==2.13.0 && pip install .
 RUN STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000"]
+# Worker class, workers, threads, timeouts: config/gunicorn.conf.py (env overrides).
+CMD ["gunicorn", "--config", "config/gunicorn.conf.py"]

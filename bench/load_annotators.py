@@ -2,17 +2,20 @@
 
 Each simulated annotator gets a token, then through the REST API takes its next task
 and submits a ranking (every second one with the last two outputs tied) until no task
-is left, as the README's "REST API" section shows. By default the script serves the
-embedded default itself, `manage.py runserver` on a fresh SQLite file as `make run`
-does; `--server gunicorn` and `--database-url` try the production shape.
+is left, as the README's "REST API" section shows; the tasks start once every
+annotator has its token (`--logins-overlap`: at once). By default the script serves
+the embedded default itself, `manage.py runserver` on a fresh SQLite file as `make
+run` does; `--server gunicorn` serves with config/gunicorn.conf.py, the production
+settings (the flags below change one for the run), and `--database-url` names the
+database.
 
     .venv/bin/python bench/load_annotators.py                  # 10 annotators
-    .venv/bin/python bench/load_annotators.py --annotators 50 --prompts 200
-    .venv/bin/python bench/load_annotators.py --server gunicorn --workers 3 \\
-        --database-url postgres://postgres@127.0.0.1:5432/rankwise
+    .venv/bin/python bench/load_annotators.py --annotators 50 --prompts 200 \\
+        --server gunicorn --database-url postgres://postgres@127.0.0.1:5432/rankwise
+    .venv/bin/python bench/load_annotators.py ... --worker-class sync --workers 3
 
-Prints requests, throughput, p50/p95/p99 per endpoint, every unexpected answer, and
-an integrity check: every 201 stored once, comparisons = sum of C(K,2) minus tied
+Prints task requests, throughput, p50/p95/p99 per endpoint, every unexpected answer,
+and an integrity check: every 201 stored once, comparisons = sum of C(K,2) minus tied
 pairs, no prompt over its overlap.
 """
 
@@ -46,11 +49,14 @@ EXPECTED = {"token": {200}, "next": {200, 204}, "submit": {201}}
 @dataclass
 class AnnotatorLog:
     """One client's view: (endpoint, status, seconds) of every call, the rankings
-    of its stored (201) annotations by id, and each unexpected answer."""
+    of its stored (201) annotations by id, each unexpected answer, and when its
+    work started and finished (time.perf_counter)."""
 
     calls: list[tuple[str, int, float]] = field(default_factory=list)
     stored: dict[int, list[list[int]]] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
+    started: float = 0.0
+    finished: float = 0.0
 
 
 def post(url: str, body: dict[str, Any], token: str | None = None) -> tuple[int, Any]:
@@ -109,13 +115,17 @@ class Annotator:
             self.log.unexpected.append(f"{self.username} {endpoint} {status}: {answer}")
         return status, answer
 
-    def run(self, project_id: int, deadline: float) -> None:
-        """Log in, then take and submit tasks until `next` answers 204."""
-        token = None
-        while token is None and time.monotonic() < deadline:
-            credentials = {"username": self.username, "password": self.password}
+    def log_in(self, deadline: float) -> str | None:
+        """An API token, asked for until it comes (None if the time ran out)."""
+        credentials = {"username": self.username, "password": self.password}
+        while time.monotonic() < deadline:
             status, answer = self.call("token", "/auth/token/", credentials)
-            token = answer["token"] if status == 200 else None
+            if status == 200:
+                return answer["token"]
+        return None
+
+    def work(self, token: str, project_id: int, deadline: float) -> None:
+        """Take and submit tasks until `next` answers 204."""
         while time.monotonic() < deadline:
             status, task = self.call(
                 "next", "/assignments/next/", {"project": project_id}, token
@@ -134,15 +144,40 @@ class Annotator:
 
 
 def run_annotators(
-    api: str, credentials: list[tuple[str, str]], project_id: int, timeout_s: float
+    api: str,
+    credentials: list[tuple[str, str]],
+    project_id: int,
+    timeout_s: float,
+    *,
+    logins_overlap: bool = False,
 ) -> list[AnnotatorLog]:
-    """Every annotator in its own thread until the queue is empty (or the timeout)."""
+    """Every annotator in its own thread until the queue is empty (or the timeout).
+
+    Unless `logins_overlap`, every annotator has its token before any takes a task:
+    a login costs ~0.4 s of password hashing, and fifty at once hold both cores of
+    a small machine for ~10 s, which would measure the login storm rather than the
+    task endpoints. Each log's `started` is when its annotator started to work
+    (logins included when they overlap).
+    """
     logs = [AnnotatorLog() for _ in credentials]
     deadline = time.monotonic() + timeout_s
+    all_logged_in = None if logins_overlap else threading.Barrier(len(credentials))
+
+    def log_in_then_work(annotator: Annotator) -> None:
+        annotator.log.started = time.perf_counter()
+        token = annotator.log_in(deadline)
+        if all_logged_in is not None:
+            all_logged_in.wait()
+            annotator.log.started = time.perf_counter()
+        if token is None:
+            annotator.log.unexpected.append(f"{annotator.username} never logged in")
+        else:
+            annotator.work(token, project_id, deadline)
+        annotator.log.finished = time.perf_counter()
+
     threads = [
         threading.Thread(
-            target=Annotator(api, username, password, log).run,
-            args=(project_id, deadline),
+            target=log_in_then_work, args=(Annotator(api, username, password, log),)
         )
         for (username, password), log in zip(credentials, logs, strict=True)
     ]
@@ -188,12 +223,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def report(logs: list[AnnotatorLog], seconds: float, problems: list[str]) -> str:
+def report(logs: list[AnnotatorLog], problems: list[str]) -> str:
     calls = [call for log in logs for call in log.calls]
+    seconds = max(log.finished for log in logs) - min(log.started for log in logs)
     unexpected = [line for log in logs for line in log.unexpected]
+    tasks = sum(1 for endpoint, _, _ in calls if endpoint != "token")
     lines = [
-        f"{len(calls)} requests in {seconds:.1f} s ({len(calls) / seconds:.1f}/s), "
-        f"{len(unexpected)} unexpected",
+        f"{tasks} task requests (next, submit) in {seconds:.1f} s "
+        f"({tasks / seconds:.1f}/s), {len(unexpected)} unexpected",
         f"{'endpoint':<8} {'n':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
         f"{'p99 ms':>8}",
     ]
@@ -230,10 +267,18 @@ def free_port() -> int:
 def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
     address = f"127.0.0.1:{port}"
     if args.server == "gunicorn":
+        # The production settings, with only what the command line names changed.
         command = [
-            sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-            address, "--workers", str(args.workers), "--threads", str(args.threads),
+            sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py",
+            "--bind", address,
         ]  # fmt: skip
+        for flag, value in (
+            ("--worker-class", args.worker_class),
+            ("--workers", args.workers),
+            ("--threads", args.threads),
+        ):
+            if value is not None:
+                command += [flag, str(value)]
     else:
         command = [sys.executable, "manage.py", "runserver", address, "--noreload"]
     return subprocess.Popen(
@@ -289,8 +334,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--server", choices=["runserver", "gunicorn"], default="runserver"
     )
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads")
+    # Unset: as config/gunicorn.conf.py (and its environment overrides) says.
+    parser.add_argument("--worker-class", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--workers", type=int, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker")
     parser.add_argument(
         "--database-url", default="", help="default: a fresh SQLite file, as make run"
     )
@@ -298,6 +345,11 @@ def parse_args() -> argparse.Namespace:
         "--settings", default="config.settings", help="DJANGO_SETTINGS_MODULE to try"
     )
     parser.add_argument("--timeout", type=float, default=300, help="seconds in all")
+    parser.add_argument(
+        "--logins-overlap",
+        action="store_true",
+        help="start taking tasks as soon as each token comes, not once all have",
+    )
     return parser.parse_args()
 
 
@@ -325,11 +377,13 @@ def main() -> None:
     server = start_server(args, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/accounts/login/", server, 120)
-        started = time.perf_counter()
         logs = run_annotators(
-            f"http://127.0.0.1:{port}/api/v1", credentials, project_id, args.timeout
+            f"http://127.0.0.1:{port}/api/v1",
+            credentials,
+            project_id,
+            args.timeout,
+            logins_overlap=args.logins_overlap,
         )
-        seconds = time.perf_counter() - started
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -339,7 +393,7 @@ def main() -> None:
         f"{args.server} on {database} ({args.settings}), {args.annotators} annotators,"
         f" {args.prompts} prompts x {args.overlap} judgements, K={args.k}"
     )
-    print(report(logs, seconds, problems))
+    print(report(logs, problems))
     connections.close_all()
     shutil.rmtree(var_dir)
 

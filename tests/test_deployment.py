@@ -11,13 +11,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SETTINGS_SOURCE = (ROOT / "config" / "settings.py").read_text()
+GUNICORN_SOURCE = (ROOT / "config" / "gunicorn.conf.py").read_text()
 # Read by libraries rather than by our settings.
 READ_ELSEWHERE = {"HF_HOME"}
 
 
 def settings_env_names() -> set[str]:
-    pattern = r'(?:os\.environ\.get|env_flag|env_list)\(\s*"([A-Z0-9_]+)"'
-    return set(re.findall(pattern, SETTINGS_SOURCE))
+    """What the settings and gunicorn's config read from the environment."""
+    pattern = r'(?:os\.environ\.get|env_flag|env_list|env_int)\(\s*"([A-Z0-9_]+)"'
+    return set(re.findall(pattern, SETTINGS_SOURCE + GUNICORN_SOURCE))
 
 
 def substitute_defaults(value: str) -> str:
@@ -27,7 +29,7 @@ def substitute_defaults(value: str) -> str:
 
 def test_compose_has_the_production_services_with_health_checks():
     services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "jobs"}
     for name, service in services.items():
         assert "healthcheck" in service, f"{name} has no health check"
     assert set(COMPOSE["volumes"]) >= {"postgres-data", "redis-data", "app-data"}
@@ -35,7 +37,7 @@ def test_compose_has_the_production_services_with_health_checks():
 
 def test_every_app_env_name_is_one_the_settings_read():
     read = settings_env_names() | READ_ELSEWHERE
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "jobs"):
         environment = COMPOSE["services"][name]["environment"]
         unknown = set(environment) - read
         assert not unknown, f"{name} sets {sorted(unknown)} which nothing reads"
@@ -60,13 +62,20 @@ def test_urls_point_at_the_compose_services():
     assert environment["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
 
 
-def test_worker_serves_the_gpu_queue_on_a_gpu_and_web_waits_for_healthy_deps():
+def queues(service: str) -> list[str]:
+    command = COMPOSE["services"][service]["command"]
+    return command[command.index("--queues") + 1].split(",")
+
+
+def test_rounds_and_file_jobs_have_workers_of_their_own():
+    # A training round holds its worker for hours; imports and exports must not
+    # queue behind it.
+    assert (queues("worker"), queues("jobs")) == (["gpu"], ["default"])
     worker = COMPOSE["services"]["worker"]
-    queues = worker["command"][worker["command"].index("--queues") + 1].split(",")
-    assert "gpu" in queues and "default" in queues
     devices = worker["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]
-    for name in ("web", "worker"):
+    assert "deploy" not in COMPOSE["services"]["jobs"]  # no GPU held for files
+    for name in ("web", "worker", "jobs"):
         depends = COMPOSE["services"][name]["depends_on"]
         assert depends == {
             "postgres": {"condition": "service_healthy"},
