@@ -217,9 +217,18 @@ def with_project_id(body: Any, pk: int) -> Any:
             "0.messages.0.role",
             '"robot" is not a valid choice.',
         ),
-        ([{"project": THE_PROJECT, "text": "\x00\ufffd\u200b"}], "0.text", "Give the prompt's"),
         (
-            [{"project": THE_PROJECT, "messages": [{"role": "user", "content": "\x00 \u200b"}]}],
+            [{"project": THE_PROJECT, "text": "\x00\ufffd\u200b"}],
+            "0.text",
+            "Give the prompt's",
+        ),
+        (
+            [
+                {
+                    "project": THE_PROJECT,
+                    "messages": [{"role": "user", "content": "\x00 \u200b"}],
+                }
+            ],
             "0.messages.0.content",
             NOTHING_READABLE,
         ),
