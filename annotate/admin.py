@@ -181,6 +181,12 @@ class ProjectAdminForm(ModelForm):
         "in use cannot be removed or renamed, while its label and description can "
         "change at any time.",
     )
+    prompt_flags = FlagListField(
+        required=False,
+        help_text="The checklist asked once per task about the prompt, in the same "
+        "lines as the flags; leave it empty to ask nothing. Annotations store the "
+        "key, so a key in use cannot be removed or renamed.",
+    )
 
 
 class MembershipInline(LeadRule, admin.TabularInline):
@@ -419,7 +425,7 @@ class JudgementInline(LeadRule, admin.TabularInline):
     model = Judgement
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("candidate", "rank", "likert", "flags")
+    fields = readonly_fields = ("candidate", "rank", "likert", "flags", "flags_no")
     project_path = "assignment__prompt__project"  # of the annotation shown
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -551,6 +557,8 @@ class AnnotationAdmin(LeadRuleAdmin):
         "client_id",
         "skipped",
         "skip_reason",
+        "prompt_flags",
+        "prompt_flags_no",
         "source",
         "import_source",
         "review",

@@ -1,7 +1,9 @@
-"""A project's flag checklist: each flag's key, label and one-line description.
+"""A project's flag checklists: each flag's key, label and one-line description.
 
-Judgements store flag keys, never labels, so a lead may reword a label or a
-description at any time; `Project.clean` refuses to drop a key judgements use.
+A project has two, in the same form: `flags`, asked of every output, and
+`prompt_flags`, asked once per task about the prompt. Judgements and annotations
+store flag keys, never labels, so a lead may reword a label or a description at
+any time; `Project.checklist_errors` refuses to drop a key that is in use.
 """
 
 from __future__ import annotations
@@ -59,10 +61,13 @@ def _flag_errors(n: int, flag: object) -> list[str]:
     return errors
 
 
-def flag_removal_errors(*, removed: list[str], used: Counter[str]) -> list[str]:
-    """A refusal per removed key that judgements tick, with how many tick it."""
+def flag_removal_errors(
+    *, removed: list[str], used: Counter[str], counted: str = "judgement"
+) -> list[str]:
+    """A refusal per removed key that stored rows (`counted`: judgements of outputs,
+    annotations for prompt flags) tick, with how many tick it."""
     return [
-        f"Flag '{key}' is ticked in {used[key]} judgement"
+        f"Flag '{key}' is ticked in {used[key]} {counted}"
         f"{'' if used[key] == 1 else 's'} of this project, so it cannot be removed "
         "or renamed; keep its key and change its label or description instead."
         for key in removed

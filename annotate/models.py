@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -16,7 +17,7 @@ from django.db.models import F, Q
 
 from annotate import limits
 from annotate.flags import flag_removal_errors, flag_schema_errors
-from annotate.rendering import render_markdown
+from annotate.rendering import render_markdown, render_prompt
 
 # InstructGPT's labeling checklist (Ouyang et al. 2022, appendix B), each flag
 # with a one-line description the task page shows under it.
@@ -69,6 +70,28 @@ DEFAULT_FLAGS = [
     },
 ]
 
+# The prompt-level checklist, asked once per task whatever the outputs do.
+DEFAULT_PROMPT_FLAGS = [
+    {
+        "key": "unclear",
+        "label": "The prompt is unclear or ambiguous",
+        "description": "It can reasonably be read as asking for different things, "
+        "or it is too garbled to tell what it asks.",
+    },
+    {
+        "key": "personal_data",
+        "label": "Contains personal data",
+        "description": "Names, contact details or other data that identify a "
+        "private person (not a public figure).",
+    },
+    {
+        "key": "harmful_request",
+        "label": "Asks for harmful help",
+        "description": "Asks for help to hurt people or break the law, whatever the "
+        "outputs do with it.",
+    },
+]
+
 DEFAULT_LIKERT_LABELS = [
     "Terrible",
     "Very poor",
@@ -93,11 +116,19 @@ def default_flags() -> list[dict[str, str]]:
     return [dict(flag) for flag in DEFAULT_FLAGS]
 
 
+def default_prompt_flags() -> list[dict[str, str]]:
+    return [dict(flag) for flag in DEFAULT_PROMPT_FLAGS]
+
+
 def default_likert_labels() -> list[str]:
     return list(DEFAULT_LIKERT_LABELS)
 
 
 class Project(models.Model):
+    class FlagAnswers(models.TextChoices):
+        TICK = "tick", "Tick the flags that apply"
+        YES_NO = "yes-no", "Answer Yes or No for every flag"
+
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     instructions = models.TextField(
@@ -124,6 +155,21 @@ class Project(models.Model):
         default=default_flags,
         help_text='The flag checklist: a list of {"key": ..., "label": ..., '
         '"description": ...}. Judgements store the keys.',
+    )
+    prompt_flags = models.JSONField(
+        default=default_prompt_flags,
+        blank=True,
+        help_text="The checklist asked once per task about the prompt itself, in the "
+        "same form as the flags; an empty list asks nothing. Annotations store the "
+        "keys.",
+    )
+    flag_answers = models.CharField(
+        max_length=8,
+        choices=FlagAnswers.choices,
+        default=FlagAnswers.TICK,
+        help_text="Tick: annotators tick the flags that apply, and an unticked flag "
+        "may not have been considered. Yes/No: every flag, of each output and of "
+        "the prompt, needs an explicit answer before the task can be submitted.",
     )
     allow_ties = models.BooleanField(
         default=True, help_text="Several outputs may share a rank bucket."
@@ -170,15 +216,22 @@ class Project(models.Model):
             raise ValidationError(
                 {"likert_labels": f"Expected {LIKERT_MAX} labels, one per rating 1–7."}
             )
-        errors = flag_schema_errors(self.flags)
-        if not errors and self.pk:
-            errors = self._flag_removal_errors()
-        if errors:
-            raise ValidationError({"flags": errors})
+        errors = {
+            field: self.checklist_errors(field, getattr(self, field))
+            for field in CHECKLISTS
+        }
+        if any(errors.values()):
+            raise ValidationError(
+                {key: value for key, value in errors.items() if value}
+            )
 
     @property
     def flag_keys(self) -> list[str]:
         return [flag["key"] for flag in self.flags]
+
+    @property
+    def asks_yes_no(self) -> bool:
+        return self.flag_answers == Project.FlagAnswers.YES_NO
 
     def flag_usage(self) -> Counter[str]:
         """How many of the project's judgements tick each flag key."""
@@ -189,13 +242,37 @@ class Project(models.Model):
         )
         return Counter(key for flags in ticked.iterator() for key in set(flags))
 
-    def _flag_removal_errors(self) -> list[str]:
-        stored = Project.objects.filter(pk=self.pk).values_list("flags", flat=True)
+    def prompt_flag_usage(self) -> Counter[str]:
+        """How many of the project's annotations tick each prompt flag key."""
+        ticked = (
+            Annotation.objects.filter(assignment__prompt__project=self)
+            .exclude(prompt_flags=[])
+            .values_list("prompt_flags", flat=True)
+        )
+        return Counter(key for flags in ticked.iterator() for key in set(flags))
+
+    def checklist_errors(self, field: str, checklist: object) -> list[str]:
+        """Each problem with `checklist` as this project's `field` (a CHECKLISTS
+        name): its shape (flags.py), and any key in use that it drops."""
+        errors = flag_schema_errors(checklist)
+        if errors or self.pk is None:
+            return errors
+        assert isinstance(checklist, list)  # flag_schema_errors said so
+        stored = Project.objects.filter(pk=self.pk).values_list(field, flat=True)
         before = {flag["key"] for flags in stored for flag in flags}
-        removed = sorted(before - set(self.flag_keys))
+        removed = sorted(before - {flag["key"] for flag in checklist})
         if not removed:
             return []
-        return flag_removal_errors(removed=removed, used=self.flag_usage())
+        usage, counted = CHECKLISTS[field]
+        return flag_removal_errors(removed=removed, used=usage(self), counted=counted)
+
+
+# A project's two checklists: field → (how many of its rows tick each key, and
+# what those rows are called in a refusal).
+CHECKLISTS: dict[str, tuple[Callable[[Project], Counter[str]], str]] = {
+    "flags": (Project.flag_usage, "judgement"),
+    "prompt_flags": (Project.prompt_flag_usage, "annotation"),
+}
 
 
 class Membership(models.Model):
@@ -229,6 +306,12 @@ class Prompt(models.Model):
         help_text='Chat turns [{"role": …, "content": …}], or empty.',
     )
     metadata = models.JSONField(default=dict, blank=True, validators=[limits.METADATA])
+    html = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The prompt as annotators see it (each chat turn's content), "
+        "rendered from Markdown on save.",
+    )
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -246,6 +329,7 @@ class Prompt(models.Model):
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.content_hash = content_hash(self.text, self.messages)
+        self.html = render_prompt(self.text, self.messages)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
@@ -379,6 +463,17 @@ class Annotation(models.Model):
     skipped = models.BooleanField(default=False)
     skip_reason = models.TextField(blank=True, validators=[limits.SKIP_REASON])
     notes = models.TextField(blank=True, validators=[limits.NOTES])
+    prompt_flags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Keys of the project's prompt flags ticked (or answered Yes).",
+    )
+    prompt_flags_no = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Keys of the prompt flags answered No, where the project asks "
+        "Yes/No; a key in neither list was not asked.",
+    )
     source = models.CharField(
         max_length=16, choices=Source.choices, default=Source.HUMAN
     )
@@ -530,7 +625,15 @@ class Judgement(models.Model):
     likert = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(LIKERT_MIN), MaxValueValidator(LIKERT_MAX)]
     )
-    flags = models.JSONField(default=list, blank=True)
+    flags = models.JSONField(
+        default=list, blank=True, help_text="Flag keys ticked (or answered Yes)."
+    )
+    flags_no = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Flag keys answered No, where the project asks Yes/No; a key in "
+        "neither list was not asked.",
+    )
 
     class Meta:
         ordering = ["annotation_id", "rank", "candidate_id"]

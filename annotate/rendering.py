@@ -1,15 +1,17 @@
 """Markdown → the HTML annotators see: sanitised, and never loading anything remote.
 
-CommonMark with GitHub's tables and strikethrough, the Markdown that chat models
-write, parsed by markdown-it-py in time linear in the text. python-markdown, used
-before, is quadratic on unclosed brackets and links and deep quotes: 20 KB of "["
-took minutes, so one output could hold a web worker past its timeout.
+CommonMark with GitHub's tables and strikethrough, single line breaks kept: the
+Markdown that chat models write, parsed by markdown-it-py in time linear in the
+text. python-markdown, used before, is quadratic on unclosed brackets and links and
+deep quotes: 20 KB of "[" took minutes, so one output could hold a web worker past
+its timeout.
 
-The HTML is rendered once, when an output or a project's instructions are saved, and
-stored beside the text (`Candidate.html`, `Project.instructions_html`), so a task
-page only copies it. Raw HTML in the text is shown as text, not interpreted, and nh3
-sanitises what the parser made. An image becomes a link to it, "image: <alt>": a
-page that loaded it would tell whoever wrote the output who reads it, and when.
+The HTML is rendered once, when an output, a prompt or a project's instructions are
+saved, and stored beside the text (`Candidate.html`, `Prompt.html`,
+`Project.instructions_html`), so a task page only copies it. Raw HTML in the text
+is shown as text, not interpreted, and nh3 sanitises what the parser made. An image
+becomes a link to it, "image: <alt>": a page that loaded it would tell whoever
+wrote the output who reads it, and when.
 Headings start at h4: the page's own h1–h3 (task, "Output C") frame an output, so an
 output's `# Title` must not outrank them, nor show as a page-sized title.
 
@@ -22,7 +24,7 @@ cure: it multiplies the time a run of unclosed "[" takes (6x at 100).
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import nh3
 from markdown_it import MarkdownIt
@@ -47,9 +49,11 @@ class _ImagesAsLinks(RendererHTML):
         return f'<a href="{src}">image: {alt or src}</a>'
 
 
-_PARSER = MarkdownIt("commonmark", {"html": False}, renderer_cls=_ImagesAsLinks).enable(
-    ["table", "strikethrough"]
-)
+# `breaks`: a single line break stays one, as chat models and their users mean it
+# (and as the prompt's text showed before it was Markdown).
+_PARSER = MarkdownIt(
+    "commonmark", {"html": False, "breaks": True}, renderer_cls=_ImagesAsLinks
+).enable(["table", "strikethrough"])
 # Opening a quote or a list item starts a nested block parse, cut at maxNesting.
 _NESTING = ("blockquote_open", "list_item_open")
 # `#` becomes h4, `##` h5, and deeper ones h6, the last level HTML has.
@@ -68,6 +72,26 @@ def render_markdown(text: str) -> str:
             token.tag = f"h{min(int(token.tag[1]) + _HEADING_SHIFT, 6)}"
     page = _PARSER.renderer.render(tokens, _PARSER.options, env)
     return nh3.clean(page, tags=_TAGS, attributes=_ATTRIBUTES)
+
+
+def render_prompt(text: str, messages: Sequence[Mapping[str, str]]) -> str:
+    """A prompt as annotators see it: its text, or each chat turn's content, in
+    Markdown as outputs are, each turn under its role."""
+    if not messages:
+        return render_markdown(text)
+    turns = "".join(
+        f'<li class="turn turn-{_role_class(message)}">'
+        f'<span class="role">{html.escape(str(message.get("role", "")).title())}</span>'
+        f'<div class="content">{render_markdown(str(message.get("content", "")))}'
+        "</div></li>"
+        for message in messages
+    )
+    return f'<ol class="chat">{turns}</ol>'
+
+
+def _role_class(message: Mapping[str, str]) -> str:
+    """The role as a CSS class: letters only, as the page's styles name them."""
+    return "".join(c for c in str(message.get("role", "")).lower() if c.isalpha())
 
 
 def _cut_short(token: Token) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from annotate import limits
@@ -75,10 +76,13 @@ class Submission:
     client_id: uuid.UUID
     buckets: list[list[int]]  # best first; an empty bucket holds no rank (skipped)
     likert: dict[int, int]
-    flags: dict[int, list[str]] = field(default_factory=dict)
+    flags: dict[int, list[str]] = field(default_factory=dict)  # ticked, or Yes
     notes: str = ""
     time_spent_ms: int | None = None
     confirm_conflicts: bool = False
+    flags_no: dict[int, list[str]] = field(default_factory=dict)  # answered No
+    prompt_flags: list[str] = field(default_factory=list)  # ticked, or Yes
+    prompt_flags_no: list[str] = field(default_factory=list)  # answered No
 
 
 @transaction.atomic
@@ -93,21 +97,21 @@ def prompt_create(
 
     Text, messages and metadata are stored as annotate.text cleans them, and the
     duplicate check hashes that cleaned content. Raises limits.TextTooLong for a
-    prompt over RANKWISE_MAX_PROMPT_CHARS.
+    prompt over RANKWISE_MAX_PROMPT_CHARS or metadata over RANKWISE_MAX_METADATA_BYTES.
     """
     text = clean_text(text)
     messages = [clean_json(dict(message)) for message in messages]
     error = limits.PROMPT.error(limits.prompt_chars(text, messages))
     if error:
         raise limits.TextTooLong("messages" if messages else "text", "prompt", error)
+    metadata = clean_json(dict(metadata or {}))
+    too_large = limits.METADATA.value_error(metadata)
+    if too_large:
+        raise limits.TextTooLong("metadata", "prompt's metadata", too_large)
     return Prompt.objects.get_or_create(
         project=project,
         content_hash=content_hash(text, messages),
-        defaults={
-            "text": text,
-            "messages": messages,
-            "metadata": clean_json(dict(metadata or {})),
-        },
+        defaults={"text": text, "messages": messages, "metadata": metadata},
     )
 
 
@@ -171,22 +175,89 @@ def assignment_next(*, project: Project, annotator: User) -> Assignment | None:
     )
     if open_assignment is not None:
         return open_assignment
-    # Lock the project row so concurrent hand-outs cannot exceed the overlap.
-    Project.objects.select_for_update().get(pk=project.pk)
-    prompt = (
-        prompts_open_to(project=project, annotator=annotator)
-        .filter(gold__isnull=True)
-        .first()
-    )
-    if prompt is None:
+    open_ids = _open_prompt_ids(project, annotator)
+    if not open_ids:
         return None
+    prompt_id = None
     if project.gold_rate > 0 and random.random() < project.gold_rate:
-        prompt = _gold_prompt_for(project, annotator) or prompt
-    display_order = list(prompt.candidates.values_list("id", flat=True))
+        gold = _gold_prompt_for(project, annotator)
+        prompt_id = gold.pk if gold is not None else None
+    if prompt_id is None:
+        prompt_id = _claim_open_prompt(project, annotator, open_ids)
+    if prompt_id is None:
+        return None
+    display_order = list(
+        Candidate.objects.filter(prompt_id=prompt_id).values_list("id", flat=True)
+    )
     random.shuffle(display_order)
     return Assignment.objects.create(
-        annotator=annotator, prompt=prompt, display_order=display_order
+        annotator=annotator, prompt_id=prompt_id, display_order=display_order
     )
+
+
+# Open prompts tried per look at the queue: as many as the hand-outs that run at
+# once (config/gunicorn.conf.py: workers × threads), so one rarely finds all locked.
+CLAIM_CANDIDATES = 16
+# The pause before reading the queue again when others held every candidate: about
+# one hand-out's transaction.
+CLAIM_RETRY_SECONDS = 0.01
+
+
+def _open_prompt_ids(project: Project, annotator: User) -> list[int]:
+    """The first ordinary prompts the annotator could be given, in queue order."""
+    open_prompts = prompts_open_to(project=project, annotator=annotator).filter(
+        gold__isnull=True
+    )
+    return list(open_prompts.values_list("id", flat=True)[:CLAIM_CANDIDATES])
+
+
+def _claim_open_prompt(
+    project: Project, annotator: User, open_ids: list[int]
+) -> int | None:
+    """Lock one of the open prompts and confirm, under its lock, it still has room.
+
+    A hand-out locks the prompt it gives, not the project: concurrent hand-outs
+    take, in queue order, the first prompts nobody else holds (SKIP LOCKED) instead
+    of queueing behind one project-wide lock, and the overlap is counted again
+    under the prompt's lock, so no prompt is given beyond it. It never waits for a
+    lock while holding one (two hand-outs each waiting for the other's prompt
+    would deadlock): when every candidate is held or full, it pauses while the
+    holders commit and reads the queue again. A prompt filled meanwhile leaves the
+    queue, so each look claims one or sees fewer. On SQLite the lock is a no-op:
+    IMMEDIATE transactions already run one writer at a time.
+    """
+    while open_ids:
+        passed_a_held_prompt = False
+        for prompt_id in open_ids:
+            if not _lock_prompt_unless_held(prompt_id):
+                passed_a_held_prompt = True
+            elif _has_room(prompt_id, project, annotator):
+                return prompt_id
+        if passed_a_held_prompt:
+            time.sleep(CLAIM_RETRY_SECONDS)
+        open_ids = _open_prompt_ids(project, annotator)
+    return None
+
+
+def _lock_prompt_unless_held(prompt_id: int) -> bool:
+    """Lock the prompt's row (NO KEY: inserts pointing at it still go through);
+    False if another transaction holds it, or it is gone."""
+    locked = (
+        Prompt.objects.filter(pk=prompt_id)
+        .select_for_update(skip_locked=True, no_key=True)
+        .values_list("id", flat=True)
+    )
+    return locked.first() is not None
+
+
+def _has_room(prompt_id: int, project: Project, annotator: User) -> bool:
+    """Whether the prompt is under its overlap and new to the annotator (skips
+    free their place, as in prompts_open_to)."""
+    counts = Assignment.objects.filter(prompt_id=prompt_id).aggregate(
+        taken=Count("id", filter=~Q(status=Assignment.Status.SKIPPED)),
+        mine=Count("id", filter=Q(annotator=annotator)),
+    )
+    return counts["mine"] == 0 and counts["taken"] < project.annotations_per_prompt
 
 
 def _gold_prompt_for(project: Project, annotator: User) -> Prompt | None:
@@ -246,19 +317,100 @@ def _likert_error(likert: dict[int, int], letters: dict[int, str]) -> str | None
     return None
 
 
-def _flags_error(
-    flags: dict[int, list[str]], letters: dict[int, str], allowed: list[str]
-) -> str | None:
-    for cid, chosen in flags.items():
-        if cid not in letters:
-            return "Flags given for outputs that are not in this task."
-        unknown = sorted(set(chosen) - set(allowed))
+# The flag fields of a submission or draft: (ticked or Yes, answered No), per output
+# and for the prompt.
+OUTPUT_FLAG_FIELDS = ("flags", "flags_no")
+PROMPT_FLAG_FIELDS = ("prompt_flags", "prompt_flags_no")
+
+
+def _flag_answer_errors(
+    project: Project,
+    letters: dict[int, str],
+    answers: Submission | Draft,
+    *,
+    complete: bool,
+) -> dict[str, str]:
+    """Each flag field that does not fit the project's checklists, and why.
+
+    `complete`: where the project asks Yes/No, every flag of every output and of
+    the prompt must be answered (a draft may leave some unanswered).
+    """
+    errors: dict[str, list[str]] = {}
+    if (set(answers.flags) | set(answers.flags_no)) - set(letters):
+        errors["flags"] = ["Flags given for outputs that are not in this task."]
+    checklists = [
+        (
+            f"Output {letter}",
+            project.flags,
+            answers.flags.get(cid, []),
+            answers.flags_no.get(cid, []),
+            OUTPUT_FLAG_FIELDS,
+        )
+        for cid, letter in letters.items()
+    ]
+    checklists.append(
+        (
+            "Prompt",
+            project.prompt_flags,
+            answers.prompt_flags,
+            answers.prompt_flags_no,
+            PROMPT_FLAG_FIELDS,
+        )
+    )
+    for where, checklist, yes, no, fields in checklists:
+        for is_no, problem in _checklist_answer_errors(
+            where,
+            checklist,
+            yes,
+            no,
+            called=fields[0].replace("_", " "),
+            yes_no=project.asks_yes_no,
+            complete=complete,
+        ):
+            errors.setdefault(fields[is_no], []).append(problem)
+    return {name: " ".join(problems) for name, problems in errors.items()}
+
+
+def _checklist_answer_errors(
+    where: str,
+    checklist: list[dict[str, str]],
+    yes: list[str],
+    no: list[str],
+    *,
+    called: str,
+    yes_no: bool,
+    complete: bool,
+) -> list[tuple[bool, str]]:
+    """(whether it is about the No answers, what is wrong) for one checklist,
+    `called` "flags" or "prompt flags" in what the refusal lists."""
+    keys = [flag["key"] for flag in checklist]
+    problems = []
+    for is_no, chosen in ((False, yes), (True, no)):
+        unknown = sorted(set(chosen) - set(keys))
         if unknown:
-            return (
-                f"Output {letters[cid]}: unknown flag(s) {', '.join(unknown)}; "
-                f"this project's flags are {', '.join(sorted(allowed))}."
+            problems.append(
+                (
+                    is_no,
+                    f"{where}: unknown flag(s) {', '.join(unknown)}; this project's "
+                    f"{called} are {', '.join(sorted(keys)) or 'none'}.",
+                )
             )
-    return None
+    if no and not yes_no:
+        problems.append(
+            (
+                True,
+                f"{where}: this project asks to tick the flags that apply, not "
+                "to answer No.",
+            )
+        )
+    both = sorted(set(yes) & set(no))
+    if both:
+        problems.append((True, f"{where}: {', '.join(both)} answered Yes and No."))
+    unanswered = [flag["label"] for flag in checklist if flag["key"] not in {*yes, *no}]
+    if yes_no and complete and unanswered:
+        labels = ", ".join(f"'{label}'" for label in unanswered)
+        problems.append((False, f"{where}: answer Yes or No for {labels}."))
+    return problems
 
 
 def _submission_errors(
@@ -272,9 +424,16 @@ def _submission_errors(
             submission.buckets, letters, allow_ties=project.allow_ties
         ),
         "likert": _likert_error(submission.likert, letters),
-        "flags": _flags_error(submission.flags, letters, project.flag_keys),
+        "notes": _too_long(limits.NOTES, submission.notes),
     }
-    return {field: message for field, message in errors.items() if message}
+    found = {field: message for field, message in errors.items() if message}
+    return found | _flag_answer_errors(project, letters, submission, complete=True)
+
+
+def _too_long(limit: limits.TextLimit, text: str) -> str | None:
+    """'This text has N characters; …' for text over its limit once cleaned."""
+    error = limit.error(len(clean_text(text).strip()))
+    return f"This text {error}." if error else None
 
 
 def _conflict_messages(
@@ -289,8 +448,10 @@ def _conflict_messages(
 
 
 def _lock_own_assignment(assignment_id: int, annotator: User) -> Assignment:
+    # The assignment row only: a plain FOR UPDATE would lock the joined prompt and
+    # project rows too, and queue every submit of the project behind one another.
     assignment = (
-        Assignment.objects.select_for_update()
+        Assignment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("prompt__project")
         .filter(pk=assignment_id)
         .first()
@@ -378,6 +539,8 @@ def annotation_submit(
         assignment=assignment,
         client_id=submission.client_id,
         notes=clean_text(submission.notes).strip(),
+        prompt_flags=sorted(set(submission.prompt_flags)),
+        prompt_flags_no=sorted(set(submission.prompt_flags_no)),
     )
     Judgement.objects.bulk_create(
         Judgement(
@@ -386,10 +549,17 @@ def annotation_submit(
             rank=ranks[cid],
             likert=submission.likert[cid],
             flags=sorted(set(submission.flags.get(cid, []))),
+            flags_no=sorted(set(submission.flags_no.get(cid, []))),
         )
         for cid in assignment.display_order
     )
-    ranking_expand(annotation=annotation)
+    # Expanded from what was just stored, without reading it back.
+    _comparisons_create(
+        annotation,
+        ranks,
+        submission.likert,
+        keep_ties=assignment.prompt.project.keep_ties,
+    )
     _close_assignment(assignment, Assignment.Status.SUBMITTED, submission.time_spent_ms)
     return annotation, True
 
@@ -415,6 +585,9 @@ def assignment_skip(
     _require_open(assignment)
     if is_blank(reason):
         raise SubmissionError({"reason": "Say why you skip this task."})
+    too_long = _too_long(limits.SKIP_REASON, reason)
+    if too_long:
+        raise SubmissionError({"reason": too_long})
     annotation = Annotation.objects.create(
         assignment=assignment,
         client_id=client_id,
@@ -444,15 +617,18 @@ class Draft:
     likert: dict[int, int]
     flags: dict[int, list[str]] = field(default_factory=dict)
     notes: str = ""
+    flags_no: dict[int, list[str]] = field(default_factory=dict)
+    prompt_flags: list[str] = field(default_factory=list)
+    prompt_flags_no: list[str] = field(default_factory=list)
 
 
 def _draft_errors(assignment: Assignment, draft: Draft) -> dict[str, str]:
     """What in the draft does not fit its task; a draft may leave work undone."""
     letters = _letters(assignment)
     placed = [cid for bucket in draft.buckets for cid in bucket]
-    errors = {
-        "flags": _flags_error(draft.flags, letters, assignment.prompt.project.flag_keys)
-    }
+    errors = _flag_answer_errors(
+        assignment.prompt.project, letters, draft, complete=False
+    )
     if (
         len(draft.buckets) > len(letters)
         or not set(placed) <= set(letters)
@@ -503,6 +679,11 @@ def assignment_draft_save(
         "ranking": draft.buckets,
         "likert": {str(cid): value for cid, value in draft.likert.items()},
         "flags": {str(cid): sorted(set(keys)) for cid, keys in draft.flags.items()},
+        "flags_no": {
+            str(cid): sorted(set(keys)) for cid, keys in draft.flags_no.items()
+        },
+        "prompt_flags": sorted(set(draft.prompt_flags)),
+        "prompt_flags_no": sorted(set(draft.prompt_flags_no)),
         "notes": clean_text(draft.notes),
     }
     assignment.draft_revision += 1
@@ -518,6 +699,16 @@ def ranking_expand(*, annotation: Annotation) -> list[Comparison]:
     ranks = {j.candidate_id: j.rank for j in judgements}
     likert = {j.candidate_id: j.likert for j in judgements}
     annotation.comparisons.all().delete()
+    return _comparisons_create(annotation, ranks, likert, keep_ties=project.keep_ties)
+
+
+def _comparisons_create(
+    annotation: Annotation,
+    ranks: dict[int, int],
+    likert: dict[int, int],
+    *,
+    keep_ties: bool,
+) -> list[Comparison]:
     return Comparison.objects.bulk_create(
         Comparison(
             annotation=annotation,
@@ -528,7 +719,7 @@ def ranking_expand(*, annotation: Annotation) -> list[Comparison]:
             rank_gap=pair.rank_gap,
             likert_gap=pair.likert_gap,
         )
-        for pair in expand_ranking(ranks, likert, keep_ties=project.keep_ties)
+        for pair in expand_ranking(ranks, likert, keep_ties=keep_ties)
     )
 
 

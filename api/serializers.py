@@ -29,7 +29,6 @@ from annotate.exporting import (
     Style,
     TiePolicy,
 )
-from annotate.flags import flag_removal_errors, flag_schema_errors
 from annotate.importing import FORMATS
 from annotate.models import (
     K_MIN,
@@ -126,6 +125,12 @@ class ProjectSerializer(serializers.ModelSerializer):
     flags = serializers.ListField(
         child=FlagSerializer(), required=False, help_text="The flag checklist."
     )
+    prompt_flags = serializers.ListField(
+        child=FlagSerializer(),
+        required=False,
+        help_text="The checklist asked once per task about the prompt; [] asks "
+        "nothing.",
+    )
     your_role = serializers.SerializerMethodField()
 
     class Meta:
@@ -139,6 +144,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "max_k",
             "likert_labels",
             "flags",
+            "prompt_flags",
+            "flag_answers",
             "allow_ties",
             "keep_ties",
             "annotations_per_prompt",
@@ -151,14 +158,18 @@ class ProjectSerializer(serializers.ModelSerializer):
         return "lead" if _led(self, project.pk) else "annotator"
 
     def validate_flags(self, flags: list[dict[str, str]]) -> list[dict[str, str]]:
-        """The checklist's shape, and no key dropped that judgements tick (flags.py)."""
-        errors = flag_schema_errors(flags)
-        if self.instance is not None:
-            kept = {flag["key"] for flag in flags}
-            errors += flag_removal_errors(
-                removed=sorted(set(self.instance.flag_keys) - kept),
-                used=self.instance.flag_usage(),
-            )
+        return self._checklist("flags", flags)
+
+    def validate_prompt_flags(
+        self, flags: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        return self._checklist("prompt_flags", flags)
+
+    def _checklist(
+        self, field: str, flags: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        """The checklist's shape, and no key dropped that is in use (flags.py)."""
+        errors = (self.instance or Project()).checklist_errors(field, flags)
         if errors:
             raise serializers.ValidationError(errors)
         return flags
@@ -332,7 +343,7 @@ class ProjectBodySerializer(serializers.Serializer):
 class JudgementSerializer(serializers.ModelSerializer):
     class Meta:
         model = Judgement
-        fields = ["candidate", "rank", "likert", "flags"]
+        fields = ["candidate", "rank", "likert", "flags", "flags_no"]
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
@@ -357,6 +368,8 @@ class AnnotationSerializer(serializers.ModelSerializer):
             "skipped",
             "skip_reason",
             "notes",
+            "prompt_flags",
+            "prompt_flags_no",
             "source",
             "import_source",
             "created_at",

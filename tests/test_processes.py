@@ -44,7 +44,7 @@ def is_alive(pid: int) -> bool:
     return True
 
 
-def test_make_run_serves_login_and_worker_answers_ping_then_stops_on_ctrl_c():
+def test_make_run_serves_login_and_workers_answer_ping_then_stop_on_ctrl_c():
     port = free_port()
     make = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"PORT={port}"],
@@ -56,20 +56,23 @@ def test_make_run_serves_login_and_worker_answers_ping_then_stops_on_ctrl_c():
     )
     try:
         ready = wait_for_line(make, r"rankwise is running at", timeout_s=240)
-        web_pid, worker_pid = map(int, re.findall(r"pid (\d+)", ready))
+        pids = [int(pid) for pid in re.findall(r"pid (\d+)", ready)]
+        assert len(pids) == 3  # the web server, the gpu and the default worker
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/") as page:
             assert page.status == 200
             assert b"Log in" in page.read()
         from config.celery import app
 
-        assert app.send_task("rankwise.ping").get(timeout=120) == "pong"
+        for queue in ("default", "gpu"):  # each queue's own worker answers
+            ping = app.send_task("rankwise.ping", queue=queue)
+            assert ping.get(timeout=120) == "pong"
     finally:
         os.killpg(make.pid, signal.SIGINT)
         make.wait(timeout=60)
     deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and (is_alive(web_pid) or is_alive(worker_pid)):
+    while time.monotonic() < deadline and any(is_alive(pid) for pid in pids):
         time.sleep(0.2)
-    assert not is_alive(web_pid) and not is_alive(worker_pid)
+    assert not any(is_alive(pid) for pid in pids)
 
 
 def test_worker_on_redis_answers_ping():

@@ -67,6 +67,12 @@ DEFINITIONS = f"""\
   output is the lower median of the folded ratings, its flags every flag any of
   them ticked, its weight the mean weight of the folded annotations (1 without
   weighting), its agreement that of the consensus with the folded rankings.
+- **Flags**: `flags` holds the keys of the output flags the annotator ticked (or
+  answered Yes), `prompt_flags` those of the checklist about the prompt (ratings,
+  unpaired, rankings and raw formats). Where the project asks Yes/No, `flags_no`
+  and `prompt_flags_no` hold the keys answered No; a key in neither list was not
+  asked (a project where annotators tick what applies, or a flag added later), so
+  it says nothing either way. "Flag checklists" above lists what each key means.
 - **Unpaired labels** (KTO): a flagged output is undesirable (false); otherwise
   true from Likert `desirable_min_likert` up, false up to `undesirable_max_likert`,
   and outputs rated in between are left out.
@@ -130,6 +136,7 @@ def dataset_card(
             _left_out(stats),
             *filter(None, [_quality(stats)]),
             _fields(schema),
+            _checklists(project),
             *([_trl(options, stats)] if options.format == ExportFormat.PAIRS else []),
             DEFINITIONS,
         ]
@@ -182,6 +189,38 @@ def _left_out(stats: ExportStats) -> str:
 def _fields(schema: pa.Schema) -> str:
     lines = [f"| `{field.name}` | `{field.type}` |" for field in schema]
     return "\n".join(["## Fields", "", "| field | type |", "|---|---|", *lines, ""])
+
+
+def _checklists(project: Project) -> str:
+    """What the flag keys mean: each checklist's keys, labels and descriptions."""
+    asked = (
+        "Annotators answer Yes or No for every flag."
+        if project.asks_yes_no
+        else "Annotators tick the flags that apply; an unticked flag is no answer."
+    )
+    lines = ["## Flag checklists", "", f"As the project has them now. {asked}", ""]
+    for title, checklist in (
+        ("Output flags (`flags`)", project.flags),
+        ("Prompt flags (`prompt_flags`)", project.prompt_flags),
+    ):
+        rows = [
+            f"| `{flag['key']}` | {_cell(flag['label'])} | "
+            f"{_cell(flag.get('description', ''))} |"
+            for flag in checklist
+        ]
+        lines += [f"{title}:", ""]
+        lines += (
+            ["| key | label | description |", "|---|---|---|", *rows]
+            if rows
+            else ["None asked."]
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text in a Markdown table cell: a "|" in it would end the cell."""
+    return text.replace("|", "\\|")
 
 
 TRL_MARGIN = {

@@ -36,7 +36,8 @@ class JudgedOutput:
     round: int | None  # training round that generated it; None for human outputs
     rank: int
     likert: int
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # ticked, or answered Yes
+    flags_no: tuple[str, ...] = ()  # answered No, where the project asks Yes/No
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class JudgedAnnotation:
     completed_at: datetime | None
     display_order: tuple[int, ...]
     outputs: tuple[JudgedOutput, ...]  # best rank first
+    prompt_flags: tuple[str, ...] = ()  # the prompt's flags ticked, or answered Yes
+    prompt_flags_no: tuple[str, ...] = ()  # the prompt's flags answered No
 
     @property
     def ranks(self) -> dict[int, int]:
@@ -202,6 +205,8 @@ def _judged(annotation: Annotation, pseudonyms: Pseudonyms) -> JudgedAnnotation:
         completed_at=assignment.completed_at,
         display_order=tuple(assignment.display_order),
         outputs=tuple(_output(judgement) for judgement in annotation.judgements.all()),
+        prompt_flags=tuple(annotation.prompt_flags),
+        prompt_flags_no=tuple(annotation.prompt_flags_no),
     )
 
 
@@ -216,4 +221,5 @@ def _output(judgement: Judgement) -> JudgedOutput:
         rank=judgement.rank,
         likert=judgement.likert,
         flags=tuple(judgement.flags),
+        flags_no=tuple(judgement.flags_no),
     )

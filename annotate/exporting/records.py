@@ -166,7 +166,7 @@ def consensus_annotation(
             round=judged[0].round,
             rank=ranks[candidate],
             likert=statistics.median_low(o.likert for o in judged),
-            flags=tuple(sorted({flag for o in judged for flag in o.flags})),
+            **_merged_flags([(o.flags, o.flags_no) for o in judged], "flags"),
         )
         for candidate, judged in outputs.items()
     ]
@@ -186,7 +186,20 @@ def consensus_annotation(
         completed_at=max(completed, default=None),
         display_order=(),
         outputs=tuple(sorted(merged, key=lambda o: (o.rank, o.candidate_id))),
+        **_merged_flags(
+            [(a.prompt_flags, a.prompt_flags_no) for a in annotations], "prompt_flags"
+        ),
     )
+
+
+def _merged_flags(
+    answers: Sequence[tuple[Sequence[str], Sequence[str]]], name: str
+) -> dict[str, tuple[str, ...]]:
+    """Folded flag answers: every key any ticked (or answered Yes), and as answered
+    No the keys some answered No and none ticked."""
+    yes = {key for ticked, _ in answers for key in ticked}
+    no = {key for _, answered_no in answers for key in answered_no} - yes
+    return {name: tuple(sorted(yes)), f"{name}_no": tuple(sorted(no))}
 
 
 @dataclass(frozen=True)
@@ -215,6 +228,13 @@ class _Context:
             ids["annotation_ids"] = list(self.folded)
             ids["annotations_folded"] = len(self.folded)
         return ids
+
+    def prompt_flags(self) -> Record:
+        """The prompt-level checklist's answers (flags_no: answered No)."""
+        return {
+            "prompt_flags": list(self.annotation.prompt_flags),
+            "prompt_flags_no": list(self.annotation.prompt_flags_no),
+        }
 
     def ranking_weight(self) -> Record:
         """The `weight` column of a ranking, present only when weighting is on."""
@@ -334,6 +354,8 @@ def _output_fields(context: _Context, output: JudgedOutput) -> Record:
     return {
         "likert": output.likert,
         "flags": list(output.flags),
+        "flags_no": list(output.flags_no),
+        **context.prompt_flags(),
         "rank": output.rank,
         "agreement": context.agreement.ranking(context.annotation.ranks),
         **context.ids(),
@@ -354,6 +376,8 @@ def _rankings(context: _Context) -> Iterator[Record]:
         "ranks": [output.rank for output in outputs],
         "likert": [output.likert for output in outputs],
         "flags": [list(output.flags) for output in outputs],
+        "flags_no": [list(output.flags_no) for output in outputs],
+        **context.prompt_flags(),
         "agreement": context.agreement.ranking(context.annotation.ranks),
         "judges": len(context.group.annotations),
         **context.ranking_weight(),
@@ -373,6 +397,7 @@ def _raw(context: _Context) -> Iterator[Record]:
         "skipped": annotation.skipped,
         "skip_reason": annotation.skip_reason,
         "notes": annotation.notes,
+        **context.prompt_flags(),
         "import_source": annotation.import_source,
         "time_spent_ms": annotation.time_spent_ms,
         "created_at": annotation.created_at.isoformat(),
@@ -388,6 +413,7 @@ def _raw(context: _Context) -> Iterator[Record]:
                 "rank": by_id[cid].rank,
                 "likert": by_id[cid].likert,
                 "flags": list(by_id[cid].flags),
+                "flags_no": list(by_id[cid].flags_no),
             }
             for position, cid in enumerate(annotation.display_order)
             if cid in by_id  # a skipped task judged nothing

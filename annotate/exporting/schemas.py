@@ -14,6 +14,11 @@ from annotate.quality.selection import Aggregate, Weighting
 MESSAGES = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
 FLAGS = pa.list_(pa.string())
 
+# Per output: keys ticked (or answered Yes), and keys answered No.
+OUTPUT_FLAGS = [("flags", FLAGS), ("flags_no", FLAGS)]
+# The prompt-level checklist, the same two lists.
+PROMPT_FLAGS = [("prompt_flags", FLAGS), ("prompt_flags_no", FLAGS)]
+
 IDS = [
     ("prompt_id", pa.int64()),
     ("annotation_id", pa.int64()),
@@ -29,7 +34,8 @@ def _text(style: Style) -> pa.DataType:
 def _output_fields() -> list[tuple[str, pa.DataType]]:
     return [
         ("likert", pa.int32()),
-        ("flags", FLAGS),
+        *OUTPUT_FLAGS,
+        *PROMPT_FLAGS,
         ("rank", pa.int32()),
         ("agreement", pa.float64()),
         *IDS,
@@ -80,7 +86,8 @@ def _rankings(text: pa.DataType) -> list[tuple[str, pa.DataType]]:
         ("completions", pa.list_(text)),
         ("ranks", pa.list_(pa.int32())),
         ("likert", pa.list_(pa.int32())),
-        ("flags", pa.list_(FLAGS)),
+        *[(name, pa.list_(flags)) for name, flags in OUTPUT_FLAGS],
+        *PROMPT_FLAGS,
         ("agreement", pa.float64()),
         ("judges", pa.int32()),
         *IDS,
@@ -100,7 +107,7 @@ def _raw(text: pa.DataType) -> list[tuple[str, pa.DataType]]:
             ("round", pa.int32()),
             ("rank", pa.int32()),
             ("likert", pa.int32()),
-            ("flags", FLAGS),
+            *OUTPUT_FLAGS,
         ]
     )
     return [
@@ -109,6 +116,7 @@ def _raw(text: pa.DataType) -> list[tuple[str, pa.DataType]]:
         ("skipped", pa.bool_()),
         ("skip_reason", pa.string()),
         ("notes", pa.string()),
+        *PROMPT_FLAGS,
         ("import_source", pa.string()),
         ("time_spent_ms", pa.int64()),
         ("created_at", pa.string()),

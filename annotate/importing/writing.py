@@ -34,7 +34,7 @@ from annotate.models import (
     content_hash,
 )
 from annotate.ranking import expand_ranking
-from annotate.rendering import render_markdown
+from annotate.rendering import render_markdown, render_prompt
 
 # File names are cut to this so format, name and row fit Annotation.import_source.
 ORIGIN_NAME_CHARS = 250
@@ -129,7 +129,11 @@ def _prompts(
         report.count("prompts", created=created)
         if created:
             new[key] = Prompt(
-                project=project, text=text, messages=messages, content_hash=key
+                project=project,
+                text=text,
+                messages=messages,
+                html=render_prompt(text, messages),
+                content_hash=key,
             )
     for prompt in Prompt.objects.bulk_create(new.values()):
         ids[prompt.content_hash] = prompt.pk

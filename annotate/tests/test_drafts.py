@@ -85,6 +85,9 @@ def test_a_saved_draft_comes_back_with_the_task_page_and_is_no_annotation(
         "ranking": [[b], [], [a]],
         "likert": {str(a): 2},
         "flags": {str(b): ["harmful_advice"]},
+        "flags_no": {},
+        "prompt_flags": [],
+        "prompt_flags_no": [],
         "notes": "C is off topic",
     }
     assignment.refresh_from_db()

@@ -185,10 +185,11 @@ def test_an_unreachable_database_answers_503_json_to_a_session_write(
     annotator_client, task
 ):
     down = OperationalError("database is locked")
+    body = json.dumps({"project": task.prompt.project_id})  # read while it is up
     with mock.patch.object(CursorWrapper, "_execute", side_effect=down):
         response = annotator_client.post(
             "/api/v1/assignments/next/",
-            json.dumps({"project": task.prompt.project_id}),
+            body,
             content_type="application/json",
         )
     assert response.status_code == 503

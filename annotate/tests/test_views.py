@@ -233,6 +233,6 @@ def test_home_and_the_empty_queue_count_submitted_and_skipped_apart(
     third = assignment_next(project=project, annotator=annotator)
     assert post_json(annotator_client, submit_url(project, third), body_for(third))
     empty = annotator_client.get(
-        reverse("annotate:label_next", args=[project.slug])
+        reverse("annotate:label", args=[project.slug])
     ).content.decode()
     assert "You have submitted 2 tasks and skipped 1 in" in empty

@@ -92,10 +92,49 @@ function refreshBadges() {
     if (rank) ranked += 1;
   }
   document.getElementById("ranked-count").textContent = `${ranked} of ${letters.length} ranked`;
-  for (const c of document.querySelectorAll(".output")) {
-    const n = c.querySelectorAll(".flags input:checked").length;
-    c.querySelector(".flag-count").textContent = n ? `(${n})` : "";
+  for (const list of document.querySelectorAll(".flags")) {
+    list.querySelector(".flag-count").textContent = flagCount(list);
   }
+}
+
+// Flag checklists (each output's, and the prompt's). Where the project asks Yes/No
+// each flag is a pair of radios in a fieldset naming the flag; otherwise a checkbox.
+const promptFlags = document.getElementById("prompt-flags");
+if (promptFlags) promptFlags.addEventListener("change", refreshBadges);
+
+// A checklist's answers: keys ticked (or answered Yes), and keys answered No.
+function flagAnswers(list) {
+  if (!list) return { yes: [], no: [] };
+  if (!config.yesNo) {
+    return { yes: [...list.querySelectorAll("input:checked")].map((i) => i.value), no: [] };
+  }
+  const answered = (value) => [...list.querySelectorAll(`input[value="${value}"]:checked`)]
+    .map((input) => input.closest("fieldset").dataset.flag);
+  return { yes: answered("yes"), no: answered("no") };
+}
+
+function setFlagAnswers(list, yes = [], no = []) {
+  if (!list) return;
+  for (const input of list.querySelectorAll("input")) {
+    const key = config.yesNo ? input.closest("fieldset").dataset.flag : input.value;
+    const answer = yes.includes(key) ? "yes" : no.includes(key) ? "no" : null;
+    input.checked = config.yesNo ? input.value === answer : answer === "yes";
+  }
+}
+
+// The labels of the flags still without a Yes or No (none where flags are ticked).
+function unansweredFlags(list) {
+  if (!config.yesNo || !list) return [];
+  return [...list.querySelectorAll("fieldset.yes-no")]
+    .filter((flag) => !flag.querySelector("input:checked"))
+    .map((flag) => flag.querySelector("legend").textContent.trim());
+}
+
+function flagCount(list) {
+  const { yes, no } = flagAnswers(list);
+  if (!config.yesNo) return yes.length ? `(${yes.length})` : "";
+  const total = list.querySelectorAll("fieldset.yes-no").length;
+  return `(${yes.length + no.length} of ${total} answered${yes.length ? `, ${yes.length} yes` : ""})`;
 }
 
 // The selected output is the one keys rate and rank, and the one a tap on a rank places.
@@ -206,13 +245,19 @@ function collect() {
   while (ranking.length && ranking[ranking.length - 1].length === 0) ranking.pop();
   const likert = {};
   const flags = {};
+  const flagsNo = {};
   for (const c of document.querySelectorAll(".output")) {
     const id = c.dataset.candidate;
     const rating = c.querySelector(".likert input:checked");
     if (rating) likert[id] = Number(rating.value);
-    flags[id] = [...c.querySelectorAll(".flags input:checked")].map((i) => i.value);
+    const { yes, no } = flagAnswers(c.querySelector(".flags"));
+    flags[id] = yes;
+    if (no.length) flagsNo[id] = no;
   }
-  return { ranking, likert, flags };
+  const prompt = flagAnswers(promptFlags);
+  return {
+    ranking, likert, flags, flags_no: flagsNo, prompt_flags: prompt.yes, prompt_flags_no: prompt.no,
+  };
 }
 
 function missingWork({ likert }) {
@@ -221,6 +266,12 @@ function missingWork({ likert }) {
   const problems = [];
   if (unranked.length) problems.push(`Rank every output: ${unranked.join(", ")} not ranked yet.`);
   if (unrated.length) problems.push(`Rate every output: ${unrated.join(", ")} not rated yet.`);
+  const checklists = [["Prompt", promptFlags],
+    ...letters.map((l) => [`Output ${l}`, card(l).querySelector(".flags")])];
+  for (const [where, list] of checklists) {
+    const labels = unansweredFlags(list);
+    if (labels.length) problems.push(`${where}: answer Yes or No for ${labels.map((l) => `'${l}'`).join(", ")}.`);
+  }
   return problems;
 }
 
@@ -540,11 +591,13 @@ function restoreDraft(draft) {
     const input = document.querySelector(`.output[data-candidate="${id}"] .likert input[value="${value}"]`);
     if (input) input.checked = true;
   }
-  for (const [id, keys] of Object.entries(draft.flags)) {
-    for (const input of document.querySelectorAll(`.output[data-candidate="${id}"] .flags input`)) {
-      input.checked = keys.includes(input.value);
-    }
+  // Drafts saved before Yes/No answers and prompt flags existed hold neither.
+  const flagsNo = draft.flags_no || {};
+  for (const c of document.querySelectorAll(".output")) {
+    const id = c.dataset.candidate;
+    setFlagAnswers(c.querySelector(".flags"), draft.flags[id], flagsNo[id]);
   }
+  setFlagAnswers(promptFlags, draft.prompt_flags, draft.prompt_flags_no);
   notes.value = draft.notes;
   setDraftStatus("Your draft was restored.");
 }
@@ -572,10 +625,13 @@ document.addEventListener("keydown", (event) => {
     select(key.toUpperCase());
   } else if (key === "n") {
     notes.focus();
-  } else if (key === "x" && selectedLetter) {
+  } else if (key === "x" && selectedLetter && card(selectedLetter).querySelector(".flags input")) {
     const flags = card(selectedLetter).querySelector(".flags");
     flags.open = true;
     flags.querySelector("input").focus();
+  } else if (key === "p" && promptFlags && promptFlags.querySelector("input")) {
+    promptFlags.open = true;
+    promptFlags.querySelector("input").focus();
   } else if (key === "s") {
     openSkip();
   } else if (event.key === "Escape" && selectedLetter) {
