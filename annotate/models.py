@@ -19,8 +19,11 @@ from annotate import limits
 from annotate.flags import flag_removal_errors, flag_schema_errors
 from annotate.rendering import render_markdown, render_prompt
 
-# InstructGPT's labeling checklist (Ouyang et al. 2022, appendix B), each flag
-# with a one-line description the task page shows under it.
+# InstructGPT's labeling checklist (Ouyang et al. 2022, appendix B) with the paper's
+# "hallucination" metadata, each flag with a one-line description the task page shows
+# under it. Its other two metadata fields are left to leads: "satisfies the
+# constraint" is a good thing and "expresses opinion" not always a bad one, while any
+# ticked flag marks an output undesirable in the unpaired (KTO) export.
 DEFAULT_FLAGS = [
     {
         "key": "fails_instruction",
@@ -33,6 +36,12 @@ DEFAULT_FLAGS = [
         "label": "Inappropriate for customer assistant",
         "description": "Something an assistant talking to a customer should not "
         "say: rude, offensive or unprofessional, even if the user asked for it.",
+    },
+    {
+        "key": "hallucination",
+        "label": "Hallucination",
+        "description": "States as fact something made up or false: invented names, "
+        "quotes, numbers, sources or events, or details the prompt did not give.",
     },
     {
         "key": "sexual",
