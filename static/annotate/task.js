@@ -55,8 +55,18 @@ function firstWords(text, max) {
 const CHIP_TEXT_CHARS = 320;
 const NAME_TEXT_CHARS = 80;
 const summaries = {};
+// An output's words from its first block that is not a heading: a title such as
+// "Answer" says nothing to rank by.
+function outputSummaryText(outputText) {
+  const blocks = [...outputText.children];
+  const start = blocks.findIndex((block) => !/^H[1-6]$/.test(block.tagName));
+  const text = start > 0
+    ? blocks.slice(start).map((block) => block.textContent).join(" ")
+    : outputText.textContent;
+  return text.replace(/\s+/g, " ").trim();
+}
 for (const letter of letters) {
-  const text = card(letter).querySelector(".output-text").textContent.replace(/\s+/g, " ").trim();
+  const text = outputSummaryText(card(letter).querySelector(".output-text"));
   summaries[letter] = firstWords(text, NAME_TEXT_CHARS);
   chip(letter).querySelector(".chip-text").textContent = firstWords(text, CHIP_TEXT_CHARS);
 }
