@@ -197,6 +197,11 @@ class Project(models.Model):
         help_text="Share of each annotator's tasks drawn from the gold prompts they "
         "have not had yet (0 = none). Gold tasks look like any other task.",
     )
+    gold_feedback = models.BooleanField(
+        default=True,
+        help_text="Show each annotator, on their My work page, the check (gold) tasks "
+        "they did beside the reference ranking: after the fact, never during a task.",
+    )
     members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
     )

@@ -149,6 +149,8 @@ class ProjectSerializer(serializers.ModelSerializer):
             "allow_ties",
             "keep_ties",
             "annotations_per_prompt",
+            "gold_rate",
+            "gold_feedback",
             "created_at",
             "your_role",
         ]

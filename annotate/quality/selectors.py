@@ -101,7 +101,7 @@ class OwnWork:
     figures: AnnotatorQuality | None  # None before their first task
     approved: int
     rejected: list[Annotation]  # newest review first, with the lead's comment
-    gold_checks: list[GoldCheck]  # newest first
+    gold_checks: list[GoldCheck]  # newest first; none unless the project shows them
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,11 @@ def own_work(*, project: Project, annotator: User) -> OwnWork:
             .select_related("assignment__prompt")
             .order_by("-reviewed_at")
         ),
-        gold_checks=gold_checks(project=project, annotator=annotator),
+        gold_checks=(
+            gold_checks(project=project, annotator=annotator)
+            if project.gold_feedback
+            else []
+        ),
     )
 
 

@@ -287,3 +287,17 @@ def test_ties_read_as_equals_in_letters():
     assert ranking_in_letters({10: 2, 11: 1, 12: 2}, {10: "C", 11: "A", 12: "B"}) == (
         "A > B = C"
     )
+
+
+def test_a_lead_can_keep_check_tasks_unrevealed(make_project, lead, annotator, client):
+    project = make_project(k=3, n_prompts=2, members=[annotator], gold_rate=1.0)
+    _ordinary_and_gold(project, lead, n_gold=1)
+    assignment = assignment_next(project=project, annotator=annotator)
+    _submit(annotator, assignment, _in_id_order(assignment))
+    project.gold_feedback = False
+    project.save()
+    assert own_work(project=project, annotator=annotator).gold_checks == []
+    client.force_login(annotator)
+    page = client.get(reverse("annotate:my_work", args=[project.slug]))
+    assert 'id="gold-checks"' not in page.content.decode()
+    assert "Check tasks" not in page.content.decode()

@@ -322,6 +322,25 @@ def test_project_settings_are_validated_by_field(project, lead):
     assert project.instructions == "Prefer short answers."
 
 
+def test_leads_set_the_gold_rate_and_feedback_through_the_api(project, lead):
+    client = api_as(lead)
+    url = f"/api/v1/projects/{project.pk}/"
+    refused = client.patch(url, {"gold_rate": 1.5}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == {
+        "gold_rate": "Ensure this value is less than or equal to 1.0."
+    }
+    body = {"gold_rate": 0.2, "gold_feedback": False}
+    changed = client.patch(url, body, format="json")
+    assert changed.status_code == 200
+    assert (changed.json()["gold_rate"], changed.json()["gold_feedback"]) == (
+        0.2,
+        False,
+    )
+    project.refresh_from_db()
+    assert (project.gold_rate, project.gold_feedback) == (0.2, False)
+
+
 def test_lists_filter_by_status_and_annotator_and_refuse_bad_values(
     make_project, annotator, other_annotator, lead
 ):
