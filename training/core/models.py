@@ -35,7 +35,7 @@ from transformers import (
 
 from training.core.batching import last_token_index, position_ids_from_mask
 from training.core.corpus import Chat, chat_documents, everyday_chats
-from training.core.precision import save_dtype
+from training.core.precision import MASTER_DTYPE, save_dtype
 from training.core.pretrain import PretrainSettings, pretrain_causal_lm
 from training.core.train_config import LoraSettings, TrainConfig
 
@@ -454,6 +454,15 @@ def _load_with_tokenizer(
     )
     model.to(device)
     return model, tokenizer
+
+
+@torch.no_grad()
+def upcast_trainable(model: torch.nn.Module) -> None:
+    """Every trainable parameter in fp32, whatever the frozen weights around it hold
+    (a LoRA score head copied from a bf16 base, say): optimiser steps on fp32."""
+    for parameter in model.parameters():
+        if parameter.requires_grad and parameter.dtype != MASTER_DTYPE:
+            parameter.data = parameter.data.to(MASTER_DTYPE)
 
 
 def apply_lora(model: PreTrainedModel, lora: LoraSettings, *, task_type: str) -> Any:

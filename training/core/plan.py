@@ -9,7 +9,9 @@ key-value heads / heads, i intermediate size, V vocabulary:
 - weights: P x c (the autocast copy of every weight; without autocast, the fp32 model)
 - master weights: P x 4 under autocast (the model itself stays fp32), else 0
 - gradients: T x 4 (fp32, as the master weights); optimizer: T x 8 (AdamW's 2 moments)
-- LoRA: T = r x sum(in + out) over every Linear but the output head (+ a score head)
+- LoRA: T = r x sum(in + out) over every Linear but the output head (+ a score head);
+  under bf16 the frozen base is held in bf16 (recipe.load_trainable): weights P x 2,
+  master weights T x 4
 - activations per token per layer, Korthikanti et al. 2022 adapted to a Llama layer
   (RMSNorm, SwiGLU, RoPE, no dropout, fused SDPA keeping no s x s matrix):
   24h + c(3h + 2kv + 4i) bytes, + 2hc under autocast (the norms' casts); fp32: 4(9h +
@@ -260,8 +262,13 @@ def plan_memory(
         logits = 2 * tokens * policy.vocab * c + LOGPROB_CHUNK * policy.vocab * FP32
     # LoRA refuses --fsdp (recipe.uses_fsdp); suggest_fixes turns it off with LoRA.
     shards = processes if config.fsdp and not config.lora and processes > 1 else 1
+    weights = weight_bytes(policy, c=c, shards=shards, config=config)
+    if config.lora and f == HALF:
+        # The frozen base in bf16 (recipe.load_trainable): autocast needs no copy of
+        # it, and only the adapters (and heads) keep fp32 master weights.
+        weights = {"weights": policy.params * HALF, "master weights": trainable * FP32}
     parts = {
-        **weight_bytes(policy, c=c, shards=shards, config=config),
+        **weights,
         "gradients": _ceil_div(trainable * FP32, shards),
         "optimizer": _ceil_div(trainable * 2 * FP32, shards),
         "activations": activation_bytes(

@@ -35,11 +35,14 @@ from training.core.losses import (
     ppo_value_loss,
     pretraining_nll_loss,
 )
-from training.core.memory import prepare_for_training
 from training.core.models import load_policy
 from training.core.ppo_config import PPOConfig
-from training.core.precision import MASTER_DTYPE
-from training.core.recipe import TrainResult, resolve_device, set_seed
+from training.core.recipe import (
+    TrainResult,
+    load_trainable,
+    resolve_device,
+    set_seed,
+)
 from training.core.rl_loop import (
     KLController,
     Optimisation,
@@ -264,10 +267,7 @@ def train_ppo(
     prompts = load_prompts(config.data)  # bad data fails before any model loads
     set_seed(config.seed)
     device = resolve_device(config.device)
-    lm, tokenizer = load_policy(
-        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
-    )
-    lm = prepare_for_training(lm, config)
+    lm, tokenizer = load_trainable(load_policy, config, device)
     # Dropout off throughout: it would make old and new log-probs disagree.
     policy = PolicyWithValue(lm).eval()
     updates = config.ppo_epochs * config.num_mini_batches

@@ -50,7 +50,12 @@ from training.core.loop import (
     train_loop,
 )
 from training.core.memory import prepare_for_training
-from training.core.models import RANKWISE_CONFIG_FILE, pick_device, save_model
+from training.core.models import (
+    RANKWISE_CONFIG_FILE,
+    pick_device,
+    save_model,
+    upcast_trainable,
+)
 from training.core.plots import plot_loss_curve
 from training.core.precision import MASTER_DTYPE, resolve_precision
 from training.core.schedule import epochs_for, resolve_lr
@@ -113,19 +118,25 @@ def uses_fsdp(config: TrainConfig) -> bool:
 def load_trainable(
     load: Loader, config: TrainConfig, device: torch.device
 ) -> tuple[Any, Any]:
-    """config.model and its tokenizer via `load`, fp32, ready to train on `device`.
+    """config.model and its tokenizer via `load`, ready to train on `device`: what
+    trains in fp32 (master weights); a LoRA run's frozen base as frozen models load
+    (bf16 under bf16: half the memory of its weights, 15 GiB at 8B).
 
     Under --fsdp the whole model loads on the CPU, gradient checkpointing goes on
     before sharding (a recomputed layer then gathers its weights again in the
     backward), and sharding moves each rank's part to `device`.
     """
     sharded = uses_fsdp(config)
+    base_dtype = MASTER_DTYPE
+    if config.lora:
+        base_dtype = resolve_precision(config.mixed_precision, device).frozen_dtype
     model, tokenizer = load(
         config.model,
         device=CPU if sharded else device,
-        dtype=MASTER_DTYPE,
+        dtype=base_dtype,
         lora=config.lora_settings(),
     )
+    upcast_trainable(model)
     model = prepare_for_training(model, config)
     return (shard_model(model, device) if sharded else model), tokenizer
 

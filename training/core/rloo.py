@@ -14,10 +14,13 @@ from torch import Tensor
 
 from training.core.loop import ProgressCallback
 from training.core.losses import rloo_advantages
-from training.core.memory import prepare_for_training
 from training.core.models import load_policy
-from training.core.precision import MASTER_DTYPE
-from training.core.recipe import TrainResult, resolve_device, set_seed
+from training.core.recipe import (
+    TrainResult,
+    load_trainable,
+    resolve_device,
+    set_seed,
+)
 from training.core.rl_loop import (
     KLController,
     Optimisation,
@@ -109,10 +112,7 @@ def train_rloo(
     prompts = load_prompts(config.data)  # bad data fails before any model loads
     set_seed(config.seed)
     device = resolve_device(config.device)
-    policy, tokenizer = load_policy(
-        config.model, device=device, dtype=MASTER_DTYPE, lora=config.lora_settings()
-    )
-    policy = prepare_for_training(policy, config)
+    policy, tokenizer = load_trainable(load_policy, config, device)
     policy.eval()  # dropout off: the sampled and trained log-probs must agree
     controller = kl_controller(config)
     update = RLOOUpdate(

@@ -34,6 +34,8 @@ from training.core.dpo_config import LOSS_NAMES, PAIRWISE_LOSS_NAMES, DPOConfig
 from training.core.groups import collate_groups, encode_rankings
 from training.core.logprobs import sequence_logprobs
 from training.core.losses import PREFERENCE_LOSSES, dpo_loss
+from training.core.models import load_policy
+from training.core.recipe import load_trainable
 from training.tests.conftest import CPU
 from training.tests.fixtures_training import synthetic_pairs, synthetic_rankings
 
@@ -262,3 +264,33 @@ def test_under_bf16_the_reference_is_the_policy_as_training_computes_it(
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         loss, _ = step(collate_groups(attached, pad_token_id=pad))
     assert loss.item() == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_lora_under_bf16_starts_as_its_reference_on_a_bf16_base(
+    tiny_model_dir: Path, tokenizer: Any, tmp_path: Path
+) -> None:
+    # The reference is the base with the adapters off; the adapters start at zero,
+    # so the first loss is ln 2 with the base's weights held in bf16.
+    config = DPOConfig(
+        model=str(tiny_model_dir),
+        out=str(tmp_path),
+        lora=True,
+        mixed_precision="bf16",
+        device="cpu",
+    )
+    model, _ = load_trainable(load_policy, config, CPU)
+    assert {p.dtype for p in model.parameters() if not p.requires_grad} == {
+        torch.bfloat16
+    }
+    pad = tokenizer.pad_token_id
+    records = [RankingExample(**r) for r in synthetic_rankings(4, k=2)]
+    groups = encode_rankings(tokenizer, records, max_length=64, chat_template="auto")
+    attached = attach_reference(groups, model, config, pad_token_id=pad)
+    step = dpo_step(model, make_objective(config), CPU)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, _ = step(collate_groups(attached, pad_token_id=pad))
+    assert loss.item() == pytest.approx(math.log(2), abs=1e-6)
+    loss.backward()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in trained)
+    assert all(p.grad is None or p.grad.dtype == torch.float32 for p in trained)

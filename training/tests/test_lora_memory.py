@@ -18,10 +18,13 @@ from training.core.generation import (
     _generation_config,
     generate,
 )
-from training.core.models import load_policy, save_model
+from training.core.models import load_policy, load_reward_model, save_model
+from training.core.recipe import load_trainable
 from training.core.rloo import train_rloo
 from training.core.rloo_config import RLOOConfig
 from training.core.rollout import Reference, policy_logprobs
+from training.core.sft import train_sft
+from training.core.sft_config import SFTConfig
 from training.core.train_config import LoraSettings
 from training.tests.fixtures_rl import MAX_NEW_TOKENS, space_reward, write_prompts
 
@@ -157,3 +160,56 @@ def test_sampled_logprobs_equal_those_of_all_raw_logits(
         assert list(g.token_ids) == new[i, : g.n_tokens].tolist()
         expected = logprobs[i, : g.n_tokens].sum().item()
         assert g.logprob == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("precision", "base"), [("bf16", torch.bfloat16), ("no", torch.float32)]
+)
+@pytest.mark.parametrize("loader", ["policy", "reward"])
+def test_a_lora_base_loads_as_frozen_models_do_and_what_trains_is_fp32(
+    tiny_model_dir: Path, precision: str, base: torch.dtype, loader: str
+) -> None:
+    config = SFTConfig(
+        data="unused.jsonl",
+        model=str(tiny_model_dir),
+        out="unused",
+        lora=True,
+        mixed_precision=precision,
+        device="cpu",
+    )
+    load = {"policy": load_policy, "reward": load_reward_model}[loader]
+    model, _ = load_trainable(load, config, torch.device("cpu"))
+    frozen = {p.dtype for p in model.parameters() if not p.requires_grad}
+    trained = {n: p.dtype for n, p in model.named_parameters() if p.requires_grad}
+    assert frozen == {base}
+    assert set(trained.values()) == {torch.float32}
+    # The reward model's score head trains too, copied from the base: fp32 as well.
+    assert any("score" in n for n in trained) == (loader == "reward")
+
+
+def test_sft_with_lora_under_bf16_trains_and_saves_the_merged_model(
+    tiny_model_dir: Path, tmp_path: Path, write_jsonl: Any
+) -> None:
+    data = write_jsonl(
+        [{"prompt": f"Say {w}.", "completion": f" {w} {w}"} for w in ("hi", "yes")]
+    )
+    config = SFTConfig(
+        data=str(data),
+        model=str(tiny_model_dir),
+        out=str(tmp_path / "out"),
+        lora=True,
+        mixed_precision="bf16",
+        device="cpu",
+        epochs=2,
+        min_steps=0,
+        eval_fraction=0.0,
+        lr=1e-2,
+    )
+    result = train_sft(config)
+    assert result.metrics["steps"] == 2
+    saved = AutoModelForCausalLM.from_pretrained(tmp_path / "out", dtype=torch.float32)
+    ids = torch.tensor([[1, 5, 9, 13]])
+    with torch.no_grad():
+        trained = saved.eval()(input_ids=ids).logits
+    # The adapters moved the merged weights away from the base's.
+    assert not torch.allclose(trained, _base_logits(tiny_model_dir, ids), atol=1e-3)

@@ -151,6 +151,10 @@ def test_8b_dpo_on_80_gib_suggests_lora_and_checkpointing(
         if s["options"] == "--lora --gradient-checkpointing"
     )
     assert "does not fit 80 GiB" in table and "would fit with:" in table
+    # LoRA's frozen base is held in bf16 (2 bytes a parameter) and no fp32 master
+    # copy of it exists; only the adapters' own fp32 copy does.
+    assert lora["parts_gib"]["weights"] == pytest.approx(8.03e9 * 2 / 2**30, abs=0.01)
+    assert lora["parts_gib"]["master weights"] < 0.2
 
 
 def test_plan_options_are_the_trainers() -> None:
