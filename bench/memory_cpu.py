@@ -56,6 +56,7 @@ class Variant:
     name: str
     checkpointing: bool
     accum: int
+    lora: bool = False  # LoRA under bf16 autocast: a bf16 frozen base, fp32 adapters
 
 
 VARIANTS = (
@@ -63,6 +64,7 @@ VARIANTS = (
     Variant("checkpointing", checkpointing=True, accum=1),
     Variant(f"accumulation x{ACCUM}", checkpointing=False, accum=ACCUM),
     Variant(f"checkpointing + accumulation x{ACCUM}", checkpointing=True, accum=ACCUM),
+    Variant("LoRA, bf16 autocast", checkpointing=False, accum=1, lora=True),
 )
 
 
@@ -89,8 +91,9 @@ def options(algorithm: str, variant: Variant, model: Path) -> list[str]:
         *("--model", str(model), "--max-length", str(MAX_LENGTH)),
         *("--batch-size", str(GLOBAL_BATCH[algorithm] // variant.accum)),
         *("--grad-accum-steps", str(variant.accum)),
-        *("--device", "cpu", "--mixed-precision", "no"),
+        *("--device", "cpu", "--mixed-precision", "bf16" if variant.lora else "no"),
         *(["--gradient-checkpointing"] if variant.checkpointing else []),
+        *(["--lora"] if variant.lora else []),
     ]
 
 
