@@ -25,20 +25,28 @@ from annotate.services import candidate_create, membership_set, prompt_create
 
 CONTENT_FILE = Path(__file__).with_name("demo_content.json")
 DEMO_SLUG = "demo"
-DEMO_INSTRUCTIONS = """\
-You will see a **prompt** and several **outputs** written by different assistants.
-
-1. Read the prompt, then every output. Long outputs open with *Show all*.
-2. **Rate** each output from 1 (terrible) to 7 (excellent) for how helpful, truthful
-   and harmless it is.
-3. **Flag** anything on the checklist that applies to an output.
-4. **Rank** the outputs from best to worst by dragging them into the rank buckets.
-   Outputs that are equally good may share a bucket.
-5. Add a note if something is odd, then submit. Skip, with a reason, if you
-   cannot judge.
-
-Prefer truthful and harmless over merely helpful when they conflict.
-"""
+# One line a paragraph or item: the task page keeps single line breaks, as a lead
+# typing in the admin's text box expects.
+DEMO_INSTRUCTIONS = "\n".join(
+    [
+        "You will see a **prompt** and several **outputs** written by different "
+        "assistants.",
+        "",
+        "1. Read the prompt, then every output. Long outputs open with *Show all*.",
+        "2. **Rate** each output from 1 (terrible) to 7 (excellent) for how helpful, "
+        "truthful and harmless it is.",
+        "3. **Flag** anything on the checklist that applies to an output, and answer "
+        "the questions *About the prompt*.",
+        "4. **Rank** the outputs from best to worst by dragging them into the rank "
+        "buckets, or tap an output and then a rank. Outputs that are equally good may "
+        "share a bucket.",
+        "5. Add a note if something is odd, then submit. Skip, with a reason, if you "
+        "cannot judge.",
+        "",
+        "Prefer truthful and harmless over merely helpful when they conflict.",
+        "",
+    ]
+)
 
 
 @dataclass(frozen=True)
