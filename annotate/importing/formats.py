@@ -43,10 +43,13 @@ class Output:
 
 @dataclass(frozen=True)
 class Verdict:
-    """An output's place in an imported judgement: rank bucket (1 = best), rating."""
+    """An output's place in an imported judgement: rank bucket (1 = best), rating,
+    and the flags ticked (or answered Yes) and answered No, when the data has them."""
 
     rank: int
     likert: int
+    flags: tuple[str, ...] = ()
+    flags_no: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class Item:
     weight: float | None = None
     # The judgement becomes its prompt's gold reference (annotate.quality).
     gold: bool = False
+    # The prompt checklist's answers (a rankwise rankings export carries them).
+    prompt_flags: tuple[str, ...] = ()
+    prompt_flags_no: tuple[str, ...] = ()
 
 
 def detect_format(record: Any) -> str:
@@ -270,12 +276,67 @@ def _parse_rankings(record: dict[str, Any], source: str) -> Item:
         for text, field in zip(ranking.completions, fields, strict=True)
     )
     _require_distinct(outputs, fields)
+    ranks = _dense(ranking.ranks)
+    likert = _per_output(record, "likert", len(outputs), _rating)
+    flags = _per_output(record, "flags", len(outputs), _flag_keys)
+    flags_no = _per_output(record, "flags_no", len(outputs), _flag_keys)
+    verdicts = tuple(
+        Verdict(
+            rank,
+            UNRATED_LIKERT if likert is None else likert[i],
+            () if flags is None else flags[i],
+            () if flags_no is None else flags_no[i],
+        )
+        for i, rank in enumerate(ranks)
+    )
     return Item(
         ranking.prompt,
         outputs,
-        _unrated(_dense(ranking.ranks)),
+        verdicts,
         weight=_given_weight(record, ranking.weight),
+        prompt_flags=_flag_keys(record.get("prompt_flags", []), "prompt_flags"),
+        prompt_flags_no=_flag_keys(
+            record.get("prompt_flags_no", []), "prompt_flags_no"
+        ),
     )
+
+
+def _per_output(
+    record: dict[str, Any],
+    field: str,
+    count: int,
+    parse: Callable[[Any, str], Any],
+) -> list[Any] | None:
+    """An optional list with one value per completion, each checked by `parse`."""
+    values = record.get(field)
+    if values is None:
+        return None
+    if not isinstance(values, list) or len(values) != count:
+        raise DataError(
+            f"field '{field}' is {_described(values)}; expected one value per "
+            f"completion ({count})"
+        )
+    return [parse(value, f"{field}[{i}]") for i, value in enumerate(values)]
+
+
+def _rating(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"field '{field}' is {_described(value)}; expected a rating")
+    if not LIKERT_MIN <= value <= LIKERT_MAX:
+        raise DataError(
+            f"field '{field}' is {value}; expected a rating from {LIKERT_MIN} to "
+            f"{LIKERT_MAX}"
+        )
+    return value
+
+
+def _flag_keys(value: Any, field: str) -> tuple[str, ...]:
+    """A list of flag keys (checked against the project's checklists on writing)."""
+    if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+        raise DataError(
+            f"field '{field}' is {_described(value)}; expected a list of flag keys"
+        )
+    return tuple(dict.fromkeys(key.strip() for key in value))
 
 
 def _parse_hh(record: dict[str, Any], source: str) -> Item:

@@ -64,9 +64,43 @@ def rows_write(
     prompt_hashes, prompt_ids = _prompts(project, [item for _, item in rows], report)
     stored = _candidates(rows, prompt_hashes, prompt_ids, report)
     origin = f"{fmt} · {source_name[:ORIGIN_NAME_CHARS]} row "
-    _judgements(project, [s for s in stored if s.item.verdicts], origin, report)
+    judged = [s for s in stored if s.item.verdicts]
+    _require_known_flags(project, judged)
+    _judgements(project, judged, origin, report)
     _gold_references([s for s in stored if s.item.gold], report)
     report.rows += len(rows)
+
+
+def _require_known_flags(project: Project, judged: list[_Stored]) -> None:
+    """Refuse, naming each row and field, flag keys the project's checklists lack:
+    the task page and the API refuse them too."""
+    output_keys = set(project.flag_keys)
+    prompt_keys = {flag["key"] for flag in project.prompt_flags}
+    errors = []
+    for stored in judged:
+        item = stored.item
+        assert item.verdicts is not None
+        fields = [
+            (f"{name}[{i}]", keys, output_keys)
+            for i, verdict in enumerate(item.verdicts)
+            for name, keys in (("flags", verdict.flags), ("flags_no", verdict.flags_no))
+        ] + [
+            ("prompt_flags", item.prompt_flags, prompt_keys),
+            ("prompt_flags_no", item.prompt_flags_no, prompt_keys),
+        ]
+        for field, keys, known in fields:
+            unknown = [key for key in keys if key not in known]
+            if unknown:
+                errors.append(
+                    RowError(
+                        stored.row,
+                        f"field '{field}' has {', '.join(map(repr, unknown))}, not "
+                        f"in this project's checklist ({', '.join(sorted(known))})",
+                    )
+                )
+                break
+    if errors:
+        raise ImportRejected(errors)
 
 
 def _gold_references(golden: list[_Stored], report: ImportReport) -> None:
@@ -192,8 +226,9 @@ def judgement_key(project: Project, stored: _Stored) -> uuid.UUID:
     """The client id an imported judgement is stored under, from its content.
 
     The same prompt, outputs, ranks and ratings give the same key, so importing them
-    again adds nothing; a named annotator is part of the content, so two people's
-    identical rankings stay two. Rows naming none keep the key they always had.
+    again adds nothing; a named annotator and flag answers are part of the content, so
+    two people's identical rankings stay two. Rows with neither keep the key they
+    always had.
     """
     assert stored.item.verdicts is not None
     judged = sorted(
@@ -205,7 +240,23 @@ def judgement_key(project: Project, stored: _Stored) -> uuid.UUID:
     parts: list[object] = ["import", project.pk, stored.prompt_hash, judged]
     if stored.item.annotator:
         parts.append({"annotator": stored.item.annotator})
+    answers = _flag_answers(stored)
+    if answers:
+        parts.append({"flags": answers})
     return uuid.UUID(content_hash(*parts)[:32])
+
+
+def _flag_answers(stored: _Stored) -> list[object]:
+    """The row's flag answers by output content, for its key; [] when it has none."""
+    item = stored.item
+    assert item.verdicts is not None
+    by_output = sorted(
+        (key, sorted(v.flags), sorted(v.flags_no))
+        for key, v in zip(stored.candidate_hashes, item.verdicts, strict=True)
+        if v.flags or v.flags_no
+    )
+    prompt = [sorted(item.prompt_flags), sorted(item.prompt_flags_no)]
+    return [by_output, prompt] if by_output or any(prompt) else []
 
 
 def _judgements(
@@ -243,6 +294,8 @@ def _judgements(
             import_annotator=stored.item.annotator,
             import_margin=stored.item.margin,
             import_weight=stored.item.weight,
+            prompt_flags=list(stored.item.prompt_flags),
+            prompt_flags_no=list(stored.item.prompt_flags_no),
         )
         for assignment, (key, stored) in zip(assignments, new.items(), strict=True)
     )
@@ -260,7 +313,12 @@ def _expand(
         verdicts = dict(zip(stored.candidate_ids, stored.item.verdicts, strict=True))
         judgements += [
             Judgement(
-                annotation=annotation, candidate_id=cid, rank=v.rank, likert=v.likert
+                annotation=annotation,
+                candidate_id=cid,
+                rank=v.rank,
+                likert=v.likert,
+                flags=list(v.flags),
+                flags_no=list(v.flags_no),
             )
             for cid, v in verdicts.items()
         ]

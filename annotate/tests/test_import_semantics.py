@@ -204,3 +204,69 @@ def test_outputs_to_rank_carry_no_judgement_so_no_annotator_is_read(tmp_path):
     )
     report = import_file(path=path, project_slug="imp", format="candidates")
     assert (report.added["candidates"], report.added["annotations"]) == (2, 0)
+
+
+def test_a_rankings_export_comes_back_with_its_ratings_and_flags(
+    make_project, annotator, tmp_path
+):
+    project = make_project(k=3, n_prompts=1, members=[annotator])
+    assignment = assignment_next(project=project, annotator=annotator)
+    best, middle, worst = sorted(assignment.display_order)
+    annotation_submit(
+        assignment_id=assignment.pk,
+        annotator=annotator,
+        submission=Submission(
+            client_id=uuid.uuid4(),
+            buckets=[[best], [middle], [worst]],
+            likert={best: 6, middle: 4, worst: 2},
+            flags={worst: ["hallucination", "harmful_advice"]},
+            prompt_flags=["unclear"],
+        ),
+    )
+    export = tmp_path / "rankings.jsonl"
+    export_to_path(project=project, options=ExportOptions("rankings"), out=export)
+
+    # A new project of the same checklists (the defaults) takes it back whole.
+    report = import_file(path=export, project_slug="copy")
+    assert report.added["annotations"] == 1
+    copy = imported("copy").get()
+    assert copy.prompt_flags == ["unclear"]
+    by_text = {j.candidate.text: j for j in copy.judgements.select_related("candidate")}
+    texts = dict(project.prompts.get().candidates.values_list("id", "text"))
+    assert {by_text[texts[c]].likert for c in (best, middle, worst)} == {6, 4, 2}
+    assert by_text[texts[best]].likert == 6
+    assert sorted(by_text[texts[worst]].flags) == ["hallucination", "harmful_advice"]
+    assert by_text[texts[best]].flags == []
+    assert sum(import_file(path=export, project_slug="copy").added.values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"flags": [["rude"], [], []]},
+            "row 1: field 'flags[0]' has 'rude', not in this project's checklist",
+        ),
+        (
+            {"prompt_flags": ["off_topic"]},
+            "row 1: field 'prompt_flags' has 'off_topic', not in this project's",
+        ),
+        ({"likert": [9, 4, 2]}, "row 1: field 'likert[0]' is 9; expected a rating"),
+        (
+            {"likert": [6, 4]},
+            "row 1: field 'likert' is a list of 2; expected one value per completion",
+        ),
+    ],
+)
+def test_unknown_flags_and_bad_ratings_refuse_the_row(tmp_path, change, message):
+    row = {
+        "prompt": "Name a prime.",
+        "completions": ["Seven.", "Nine.", "Four."],
+        "ranks": [1, 2, 3],
+        **change,
+    }
+    path = write_jsonl(tmp_path / "rankings.jsonl", [row])
+    with pytest.raises(ImportRejected) as rejected:
+        import_file(path=path, project_slug="strict")
+    assert str(rejected.value.errors[0]).startswith(message)
+    assert not imported("strict").exists()
