@@ -103,9 +103,12 @@ def test_k9_on_a_desktop_ranks_and_submits_without_a_nested_scroll(
     log_in(page, "ada_annotator", "pw-ada-123")
     assignment = open_task(page, live_server, project)
 
-    # Submit is on screen from the start, with nothing scrolled.
+    # Submit and every rank are on screen from the start, with nothing scrolled: the
+    # nine unranked outputs sit two to a row.
     assert page.evaluate("window.scrollY") == 0
     assert in_viewport(page, "#submit")
+    for rank in range(1, 10):
+        assert in_viewport(page, f"#bucket-{rank}"), rank
     page.screenshot(path=artifacts / "task-k9-1440x900-start.png")
 
     order = "CAEBIDGFH"
