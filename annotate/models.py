@@ -197,6 +197,14 @@ class Project(models.Model):
         help_text="Share of each annotator's tasks drawn from the gold prompts they "
         "have not had yet (0 = none). Gold tasks look like any other task.",
     )
+    previous_outputs = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(K_MAX - 1)],
+        help_text="Of each new prompt's outputs a round generates, how many the "
+        "round's base policy (the version it trained from) writes, so annotators "
+        "rank consecutive versions side by side and the human leaderboard compares "
+        "them; the default of each round's generation.previous_outputs (0: none).",
+    )
     gold_feedback = models.BooleanField(
         default=True,
         help_text="Show each annotator, on their My work page, the check (gold) tasks "

@@ -151,6 +151,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "annotations_per_prompt",
             "gold_rate",
             "gold_feedback",
+            "previous_outputs",
             "created_at",
             "your_role",
         ]

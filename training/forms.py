@@ -56,11 +56,17 @@ def settings_groups(project: Project) -> list[SettingsGroup]:
         for algorithm, label in Round.Algorithm.choices
     ]
     k_range = f"; this project takes {project.min_k} to {project.max_k}"
+    project_defaults = {
+        "k": services.default_k(project),
+        "previous_outputs": project.previous_outputs,
+    }
     generation = [
         dataclasses.replace(
-            h, default=services.default_k(project), help=h.help + k_range
+            h,
+            default=project_defaults[h.name],
+            help=h.help + (k_range if h.name == "k" else "; the project's default"),
         )
-        if h.name == "k"
+        if h.name in project_defaults
         else h
         for h in generation_hyperparameters()
     ]

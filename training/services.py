@@ -703,7 +703,10 @@ def _validated_settings(
             f"K={k} is outside this project's range {project.min_k}–{project.max_k}."
         )
     clean.setdefault("generation_settings", {})["k"] = k
-    previous = clean["generation_settings"].get("previous_outputs", 0)
+    generation = clean["generation_settings"]
+    previous = generation.get("previous_outputs", project.previous_outputs)
+    if previous:  # recorded with the round, whatever the project says later
+        generation["previous_outputs"] = previous
     if not 0 <= previous < k:
         reasons["generation_settings.previous_outputs"] = (
             f"{previous} of K={k}: from 0 up to K-1, so that the new policy writes "

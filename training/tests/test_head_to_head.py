@@ -7,6 +7,7 @@ import pytest
 
 from annotate.models import Prompt
 from training import services
+from training.forms import settings_groups
 from training.leaderboard import leaderboard_compute
 from training.models import CandidateOrigin
 from training.tests.fixtures_rounds import QUICK, drain, rank_open_tasks
@@ -83,3 +84,23 @@ def test_an_unknown_generation_setting_lists_every_known_one(ranked_project, que
         "unknown setting; expected one of k, max_new_tokens, previous_outputs, "
         "temperature, top_p"
     )
+
+
+@pytest.mark.parametrize(("asked", "recorded"), [({}, 1), ({"previous_outputs": 0}, 0)])
+def test_the_projects_setting_is_the_default_a_round_records(
+    ranked_project, queued, asked, recorded
+):
+    project = ranked_project()
+    project.previous_outputs = 1
+    project.save()
+    request = services.LaunchRequest(
+        algorithm="dpo",
+        **{**MIXED, "generation_settings": {"k": 3, "max_new_tokens": 6, **asked}},
+    )
+    round_ = services.round_launch(project=project, request=request)
+    assert round_.generation_settings.get("previous_outputs", 0) == recorded
+    # The launch form offers the project's value as the field's default.
+    groups = settings_groups(project)
+    generation = next(g for g in groups if g.key == "generation_settings")
+    field = next(h for h in generation.hyperparameters if h.name == "previous_outputs")
+    assert field.default == 1
