@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 
 from annotate.exporting import ExportOptions, export_records
 from annotate.exporting.reading import Pseudonyms
-from annotate.models import Annotation, Candidate, Project
+from annotate.models import DEFAULT_FLAGS, Annotation, Candidate, Project
 from annotate.quality.report import POSITION_BIAS_Z
 from annotate.quality.selection import BELOW_MIN_TRUST, TRUST_WEIGHT_FLOOR
 from annotate.quality.selectors import quality_report_compute
@@ -164,9 +164,9 @@ def test_project_figures_of_the_simulation(simulated, django_assert_num_queries)
     # of about one scale point, the clicker at random.
     assert project.alpha_likert_pairable == 6 * PROMPTS * K
     assert 0.35 < project.alpha_likert < 0.7
-    # One unit per (output, flag) of InstructGPT's eight: the careful flag the same
+    # One unit per (output, flag) of the default checklist: the careful flag the same
     # bad outputs, the clicker's random flags pull α down.
-    assert project.alpha_flags_pairable == 6 * PROMPTS * K * 8
+    assert project.alpha_flags_pairable == 6 * PROMPTS * K * len(DEFAULT_FLAGS)
     assert 0.2 < project.alpha_flags < 0.7
     assert project.too_fast == PROMPTS
 

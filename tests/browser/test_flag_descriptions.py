@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-HALLUCINATION = "States facts that are not true or not in the prompt."
+OPINION = "Gives its own view on a contested question instead of the facts."
 
 
 @pytest.fixture
@@ -16,9 +16,9 @@ def project(make_project, annotator):
     project.flags = [
         *project.flags,
         {
-            "key": "hallucination",
-            "label": "Makes things up",
-            "description": HALLUCINATION,
+            "key": "expresses_opinion",
+            "label": "Expresses an opinion",
+            "description": OPINION,
         },
     ]
     project.full_clean()
@@ -43,23 +43,23 @@ def test_flag_descriptions_show_under_the_checkboxes(
     page.wait_for_url(re.compile(r".*/p/flag-help/task/\d+/"))
 
     flags = page.locator("#output-B .flags")
-    help_text = flags.locator(".flag-help", has_text=HALLUCINATION)
+    help_text = flags.locator(".flag-help", has_text=OPINION)
     expect(help_text).to_be_hidden()  # inside the folded checklist
     flags.locator("summary").click()
     expect(help_text).to_be_visible()
-    checkbox = flags.locator("input[value='hallucination']")
-    expect(checkbox).to_have_accessible_description(HALLUCINATION)
+    checkbox = flags.locator("input[value='expresses_opinion']")
+    expect(checkbox).to_have_accessible_description(OPINION)
     expect(flags.get_by_label("Gives harmful advice")).to_have_accessible_description(
         re.compile(r"^Advice that could hurt someone who follows it")
     )
-    flags.get_by_label("Makes things up").check()
+    flags.get_by_label("Expresses an opinion").check()
     expect(flags.locator(".flag-count")).to_have_text("(1)")
 
     # The keyboard path: select output C, X opens its checklist with the help in view.
     page.keyboard.press("c")
     page.keyboard.press("x")
     expect(
-        page.locator("#output-C .flags .flag-help", has_text=HALLUCINATION)
+        page.locator("#output-C .flags .flag-help", has_text=OPINION)
     ).to_be_visible()
 
     flags.scroll_into_view_if_needed()
