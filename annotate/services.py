@@ -710,6 +710,20 @@ def _comparisons_create(
     keep_ties: bool,
 ) -> list[Comparison]:
     return Comparison.objects.bulk_create(
+        comparisons_of(annotation, ranks, likert, keep_ties=keep_ties)
+    )
+
+
+def comparisons_of(
+    annotation: Annotation,
+    ranks: Mapping[int, int],
+    likert: Mapping[int, int],
+    *,
+    keep_ties: bool,
+) -> list[Comparison]:
+    """The annotation's comparisons, unsaved: its ranking expanded into pairs (the
+    rule of annotate.ranking), for a submit and a bulk import alike."""
+    return [
         Comparison(
             annotation=annotation,
             chosen_id=pair.chosen,
@@ -720,7 +734,7 @@ def _comparisons_create(
             likert_gap=pair.likert_gap,
         )
         for pair in expand_ranking(ranks, likert, keep_ties=keep_ties)
-    )
+    ]
 
 
 @transaction.atomic

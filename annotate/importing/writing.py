@@ -3,7 +3,7 @@
 For each chunk, one query finds which of its prompts, outputs and judgements the
 project already has, and bulk_create stores the rest (in batches of the database's
 parameter limit). New judgements are expanded into comparisons in memory by
-annotate.ranking, the rule `ranking_expand` applies to a person's ranking. A row
+services.comparisons_of, as a person's submitted ranking is. A row
 repeated within a chunk is counted once as added and then as already there; an
 earlier chunk's rows are found by the next chunk's queries (one transaction).
 
@@ -33,8 +33,8 @@ from annotate.models import (
     Prompt,
     content_hash,
 )
-from annotate.ranking import expand_ranking
 from annotate.rendering import render_markdown, render_prompt
+from annotate.services import comparisons_of
 
 # File names are cut to this so format, name and row fit Annotation.import_source.
 ORIGIN_NAME_CHARS = 250
@@ -322,23 +322,12 @@ def _expand(
             )
             for cid, v in verdicts.items()
         ]
-        pairs = expand_ranking(
+        comparisons += comparisons_of(
+            annotation,
             {cid: v.rank for cid, v in verdicts.items()},
             {cid: v.likert for cid, v in verdicts.items()},
             keep_ties=project.keep_ties,
         )
-        comparisons += [
-            Comparison(
-                annotation=annotation,
-                chosen_id=pair.chosen,
-                rejected_id=pair.rejected,
-                is_tie=pair.is_tie,
-                weight=pair.weight,
-                rank_gap=pair.rank_gap,
-                likert_gap=pair.likert_gap,
-            )
-            for pair in pairs
-        ]
     Judgement.objects.bulk_create(judgements)
     Comparison.objects.bulk_create(comparisons)
     report.added["comparisons"] += len(comparisons)
