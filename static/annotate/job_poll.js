@@ -1,9 +1,28 @@
-// A background job's page (an import in the admin, an export on the site): poll its
-// status JSON, show its state and progress bar, and let the page show the rest; polling
-// stops once the job has ended. The page's own script calls followJob.
+// A background job's page (an import in the admin, an export on the site, a round):
+// poll its status JSON until the job has ended. followJob also shows the state and
+// progress bar import and export pages share, and lets the page show the rest.
 window.rankwiseJobs = (function () {
   "use strict";
   const FINAL = new Set(["succeeded", "failed"]);
+
+  // Fetch statusUrl every pollMs and hand it to apply(status), while apply returns
+  // true; a failed fetch (the server restarting) is tried again after twice as long.
+  function pollStatus(statusUrl, pollMs, apply) {
+    function poll() {
+      fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("status " + response.status);
+          return response.json();
+        })
+        .then(function (status) {
+          if (apply(status)) window.setTimeout(poll, pollMs);
+        })
+        .catch(function () {
+          window.setTimeout(poll, pollMs * 2);
+        });
+    }
+    window.setTimeout(poll, pollMs);
+  }
 
   function setText(id, value) {
     document.getElementById(id).textContent =
@@ -34,22 +53,8 @@ window.rankwiseJobs = (function () {
       return !FINAL.has(status.state);
     }
 
-    function poll() {
-      fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) {
-          if (!response.ok) throw new Error("status " + response.status);
-          return response.json();
-        })
-        .then(function (status) {
-          if (apply(status)) window.setTimeout(poll, pollMs);
-        })
-        .catch(function () {
-          window.setTimeout(poll, pollMs * 2);  // the server restarting; try again
-        });
-    }
-
-    if (!FINAL.has(state.dataset.state)) window.setTimeout(poll, pollMs);
+    if (!FINAL.has(state.dataset.state)) pollStatus(statusUrl, pollMs, apply);
   }
 
-  return { followJob: followJob, setText: setText };
+  return { followJob: followJob, pollStatus: pollStatus, setText: setText };
 })();

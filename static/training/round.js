@@ -124,21 +124,7 @@
     return !FINAL.has(status.round.state);
   }
 
-  function poll() {
-    fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        if (!response.ok) throw new Error("status " + response.status);
-        return response.json();
-      })
-      .then(function (status) {
-        if (apply(status)) window.setTimeout(poll, pollMs);
-      })
-      .catch(function () {
-        window.setTimeout(poll, pollMs * 2);  // the server restarting; try again
-      });
-  }
-
   const tail = document.getElementById("log-tail");
   tail.scrollTop = tail.scrollHeight;
-  window.setTimeout(poll, pollMs);
+  window.rankwiseJobs.pollStatus(statusUrl, pollMs, apply);  // job_poll.js
 })();
