@@ -30,8 +30,13 @@ from annotate.services import (
     gold_ranking_from_annotation,
     gold_ranking_set,
 )
-from annotate.tests.test_quality_simulated import CAREFUL, CLICKER, FIRST, QUALITY
-from annotate.tests.test_quality_simulated import _judge as judge
+from annotate.tests.test_quality_simulated import (
+    CAREFUL,
+    CLICKER,
+    FIRST,
+    QUALITY,
+    submit_as_judged,
+)
 
 
 def _submit(user, assignment, buckets, likert=None):
@@ -190,22 +195,7 @@ def _annotate_with_gold(project, users, truth):
             if assignment is None:
                 pending.remove(user)
                 continue
-            order = list(assignment.display_order)
-            buckets, likert, flags, seconds = judge(
-                rng, user.username, order, {cid: truth[cid] for cid in order}
-            )
-            annotation_submit(
-                assignment_id=assignment.pk,
-                annotator=user,
-                submission=Submission(
-                    client_id=uuid.uuid4(),
-                    buckets=buckets,
-                    likert=likert,
-                    flags=flags,
-                    time_spent_ms=int(seconds * 1000),
-                    confirm_conflicts=True,
-                ),
-            )
+            submit_as_judged(rng, user, assignment, truth)
 
 
 @pytest.fixture

@@ -80,23 +80,28 @@ def _annotate_all(project, users) -> dict[int, float]:
         for user in users:
             assignment = assignment_next(project=project, annotator=user)
             assert assignment is not None
-            order = list(assignment.display_order)
-            buckets, likert, flags, seconds = _judge(
-                rng, user.username, order, {cid: truth[cid] for cid in order}
-            )
-            annotation_submit(
-                assignment_id=assignment.pk,
-                annotator=user,
-                submission=Submission(
-                    client_id=uuid.uuid4(),
-                    buckets=buckets,
-                    likert=likert,
-                    flags=flags,
-                    time_spent_ms=int(seconds * 1000),
-                    confirm_conflicts=True,
-                ),
-            )
+            submit_as_judged(rng, user, assignment, truth)
     return truth
+
+
+def submit_as_judged(rng, user, assignment, truth) -> None:
+    """Submit the task as the simulated annotator `user` judges it (_judge)."""
+    order = list(assignment.display_order)
+    buckets, likert, flags, seconds = _judge(
+        rng, user.username, order, {cid: truth[cid] for cid in order}
+    )
+    annotation_submit(
+        assignment_id=assignment.pk,
+        annotator=user,
+        submission=Submission(
+            client_id=uuid.uuid4(),
+            buckets=buckets,
+            likert=likert,
+            flags=flags,
+            time_spent_ms=int(seconds * 1000),
+            confirm_conflicts=True,
+        ),
+    )
 
 
 @dataclass(frozen=True)
